@@ -1,0 +1,109 @@
+"""The requests a flow makes of a driver, and the core's NEED_DATA sentinel.
+
+A *flow* is a generator written once per protocol procedure (greet, login,
+send a message, fetch ...). It drives a sans-I/O core and, whenever it needs
+the outside world, yields one of the small requests below to a *driver*
+(:mod:`mailwire._io.blocking` or :mod:`mailwire._io.aio`). The driver performs
+it and sends the answer back into the generator:
+
+=================  ==========================================  =============
+request            what the driver does                         sent back
+=================  ==========================================  =============
+``Send``           writes the bytes (through TLS when on)       ``None``
+``Receive``        reads up to ``max_bytes`` (through TLS)      ``bytes``; b""
+                                                                at EOF
+``StartTLS``       runs the TLS handshake on the open socket    ``None``
+``Close``          closes the transport                         ``None``
+=================  ==========================================  =============
+
+The flow's ``return`` value is the result of the operation. Because the same
+generator runs under both drivers, no protocol logic is written twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator
+from typing import Final, TypeAlias, TypeVar
+
+__all__ = ["NEED_DATA", "Close", "Flow", "NeedData", "Receive", "Request", "Send", "StartTLS"]
+
+
+class NeedData:
+    """Type of :data:`NEED_DATA`: a core needs more bytes before its next event."""
+
+    _instance: NeedData | None = None
+
+    def __new__(cls) -> NeedData:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+    def __reduce__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Returned by a core's ``next_event()`` when the buffered bytes do not yet
+#: hold a whole event. Feed it more with ``receive_data`` and ask again.
+NEED_DATA: Final = NeedData()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Send:
+    """Write ``data`` to the peer.
+
+    Args:
+        data: the bytes to write, exactly as they go on the wire (before TLS).
+        secrets: ``(start, end)`` spans of ``data`` that are secret (a
+            password, an AUTH payload). The transcript records those bytes
+            as sensitive so every rendering redacts them.
+    """
+
+    data: bytes
+    secrets: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        last = 0
+        for start, end in self.secrets:
+            if not last <= start <= end <= len(self.data):
+                raise ValueError(f"secret span {(start, end)} out of order or out of range")
+            last = end
+
+    def __repr__(self) -> str:
+        # Never show secret bytes, even in a debugger.
+        if self.secrets:
+            return f"Send(<{len(self.data)} bytes, {len(self.secrets)} secret spans>)"
+        return f"Send({self.data!r})"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Receive:
+    """Read at most ``max_bytes`` (at least one byte, or b"" at end of stream)."""
+
+    max_bytes: int = 65536
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StartTLS:
+    """Upgrade the open connection to TLS (STARTTLS, STLS).
+
+    Args:
+        server_hostname: the name to verify and send as SNI; ``None`` means
+            the host the driver connected to.
+    """
+
+    server_hostname: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Close:
+    """Close the transport (after QUIT/LOGOUT, or on a fatal error)."""
+
+
+Request: TypeAlias = Send | Receive | StartTLS | Close
+T = TypeVar("T")
+#: A flow: yields requests, is sent the driver's answers, returns a result.
+Flow: TypeAlias = Generator[Request, "bytes | None", T]

@@ -1,0 +1,179 @@
+"""The record of one connection: every byte each way, TLS, and what it meant.
+
+A :class:`Transcript` is fed by the driver (connect, the application bytes
+exactly as written and read, the raw TLS records, timeouts, close) and
+annotated by the flows and cores (each parsed event, state changes, the RFC
+section). Secrets are marked ``sensitive`` at the source, where the code that
+serialises a password or an AUTH payload knows exactly which bytes they are,
+and every rendering redacts them unless the caller explicitly asks otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Callable, Iterable
+
+__all__ = ["Direction", "Kind", "Record", "Transcript"]
+
+
+class Kind(enum.Enum):
+    """What a record is."""
+
+    CONNECT = "connect"  # TCP connection made; note = "host:port"
+    DATA = "data"  # application bytes (plaintext, or decrypted TLS payload)
+    TLS_RECORD = "tls-record"  # raw TLS bytes as they crossed the socket
+    TLS = "tls"  # TLS handshake started / finished / failed; note says which
+    EVENT = "event"  # an annotation from a core or flow (a parsed reply, a state change)
+    TIMEOUT = "timeout"  # a deadline passed
+    ERROR = "error"  # an exception ended the operation; note = its type and text
+    CLOSE = "close"  # the transport was closed (by us, or EOF from the peer)
+
+
+class Direction(enum.Enum):
+    """Who sent the bytes (or ``LOCAL`` for things that happened here)."""
+
+    CLIENT = "C"
+    SERVER = "S"
+    LOCAL = "-"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Record:
+    """One entry of a transcript.
+
+    Attributes:
+        seq: position in the transcript, from 0.
+        time: seconds on the transcript's monotonic clock.
+        kind: what the record is.
+        direction: who sent it.
+        data: the bytes (``b""`` for records that carry none). For a
+            sensitive record loaded from a redacted rendering this is empty.
+        sensitive: the bytes are a secret; renderings redact them.
+        note: a short human-readable annotation.
+        tls: the record happened while TLS was on (application bytes carried
+            inside TLS).
+        size: the number of bytes on the wire; equal to ``len(data)`` unless
+            the data were dropped (redacted on load, or past ``max_data_bytes``).
+    """
+
+    seq: int
+    time: float
+    kind: Kind
+    direction: Direction
+    data: bytes = b""
+    sensitive: bool = False
+    note: str | None = None
+    tls: bool = False
+    size: int = 0
+
+    def __repr__(self) -> str:
+        shown = f"<redacted {self.size} bytes>" if self.sensitive else repr(self.data)
+        return (
+            f"Record(seq={self.seq}, kind={self.kind.value}, direction={self.direction.value}, "
+            f"data={shown}, note={self.note!r}, tls={self.tls})"
+        )
+
+
+class Transcript:
+    """Everything that crossed one connection, in order.
+
+    Args:
+        clock: the time source for record stamps (``time.monotonic``).
+        max_data_bytes: application and TLS bytes kept in memory in all;
+            past it, records keep their ``size`` but not their ``data``, so a
+            200 MiB download does not also live in the transcript. ``None``
+            keeps everything.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_data_bytes: int | None = 4 * 1024 * 1024,
+    ) -> None:
+        self.records: list[Record] = []
+        self._clock = clock
+        self._max_data_bytes = max_data_bytes
+        self._kept = 0
+        self.tls_active = False
+        #: Bytes dropped because of ``max_data_bytes``.
+        self.dropped_bytes = 0
+
+    def __repr__(self) -> str:
+        return f"<Transcript {len(self.records)} records, tls={self.tls_active}>"
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterable[Record]:  # type: ignore[override]
+        return iter(self.records)
+
+    # ---------------------------------------------------------------- feeding
+
+    def add(
+        self,
+        kind: Kind,
+        direction: Direction = Direction.LOCAL,
+        data: bytes = b"",
+        *,
+        sensitive: bool = False,
+        note: str | None = None,
+    ) -> Record:
+        """Append one record and return it."""
+        size = len(data)
+        if data and self._max_data_bytes is not None:
+            if self._kept + size > self._max_data_bytes:
+                self.dropped_bytes += size
+                data = b""
+            else:
+                self._kept += size
+        record = Record(
+            seq=len(self.records),
+            time=self._clock(),
+            kind=kind,
+            direction=direction,
+            data=bytes(data),
+            sensitive=sensitive,
+            note=note,
+            tls=self.tls_active,
+            size=size,
+        )
+        self.records.append(record)
+        return record
+
+    def sent(self, data: bytes, secrets: tuple[tuple[int, int], ...] = ()) -> None:
+        """Record application bytes written by the client.
+
+        ``secrets`` are ``(start, end)`` spans of ``data`` to mark sensitive;
+        the bytes are split into records at the span edges.
+        """
+        pos = 0
+        for start, end in secrets:
+            if start > pos:
+                self.add(Kind.DATA, Direction.CLIENT, data[pos:start])
+            if end > start:
+                self.add(Kind.DATA, Direction.CLIENT, data[start:end], sensitive=True)
+            pos = end
+        if pos < len(data):
+            self.add(Kind.DATA, Direction.CLIENT, data[pos:])
+
+    def received(self, data: bytes) -> None:
+        """Record application bytes read from the server."""
+        if data:
+            self.add(Kind.DATA, Direction.SERVER, data)
+
+    def tls_record(self, direction: Direction, data: bytes) -> None:
+        """Record raw TLS bytes as they crossed the socket."""
+        if data:
+            self.add(Kind.TLS_RECORD, direction, data)
+
+    def tls_established(self, note: str) -> None:
+        """Mark that TLS is on from here: later application bytes are inside it."""
+        self.add(Kind.TLS, note=note)
+        self.tls_active = True
+
+    def event(self, note: str) -> None:
+        """Annotate: a parsed reply, a state change, the RFC section."""
+        self.add(Kind.EVENT, note=note)

@@ -24,9 +24,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Generator
-from typing import Final, TypeAlias, TypeVar
+from typing import Final, Protocol, TypeAlias, TypeVar
 
-__all__ = ["NEED_DATA", "Close", "Flow", "NeedData", "Receive", "Request", "Send", "StartTLS"]
+__all__ = [
+    "NEED_DATA",
+    "Close",
+    "Core",
+    "Flow",
+    "NeedData",
+    "Receive",
+    "Request",
+    "Send",
+    "StartTLS",
+    "flush",
+    "next_event",
+]
 
 
 class NeedData:
@@ -107,3 +119,37 @@ Request: TypeAlias = Send | Receive | StartTLS | Close
 T = TypeVar("T")
 #: A flow: yields requests, is sent the driver's answers, returns a result.
 Flow: TypeAlias = Generator[Request, "bytes | None", T]
+
+
+# --------------------------------------------------------------------------
+# Helpers every protocol's flows use to drive their core.
+
+E = TypeVar("E")
+E_co = TypeVar("E_co", covariant=True)
+
+
+class Core(Protocol[E_co]):
+    """The part of a sans-I/O core that the flow helpers need."""
+
+    def next_event(self) -> E_co | NeedData: ...
+    def receive_data(self, data: bytes) -> None: ...
+    def receive_size(self) -> int: ...
+    def outgoing(self) -> Send: ...
+
+
+def flush(core: Core[E]) -> Flow[None]:
+    """Write whatever the core has queued (nothing if the queue is empty)."""
+    send = core.outgoing()
+    if send.data:
+        yield send
+
+
+def next_event(core: Core[E]) -> Flow[E]:
+    """Flush queued commands, then read until the core yields one event."""
+    yield from flush(core)
+    while True:
+        event = core.next_event()
+        if not isinstance(event, NeedData):
+            return event
+        data = yield Receive(core.receive_size())
+        core.receive_data(data or b"")

@@ -1,13 +1,80 @@
-"""SMTP (RFC 5321) and LMTP (RFC 2033): a sans-I/O core and its pieces.
+"""SMTP (RFC 5321) and LMTP (RFC 2033): the sans-I/O core and its pieces.
 
-Work in progress: the reply reader and reply type are in; the command writer,
-state table, connection, flows and clients follow (issue 8).
+Driving the core by hand::
+
+    from mailwire import smtp
+    conn = smtp.Connection()
+    conn.receive_data(b"220 mx.example ESMTP\\r\\n")
+    conn.next_event()                     # Reply(code=220, ...)
+    conn.send(smtp.Ehlo("client.example"))
+    conn.data_to_send()                   # b"EHLO client.example\\r\\n"
+
+Supported: RFC 5321 (SMTP), RFC 2033 (LMTP), RFC 3207 (STARTTLS), RFC 4954
+(AUTH), RFC 2920 (PIPELINING), RFC 3030 (CHUNKING, BINARYMIME), RFC 6152
+(8BITMIME), RFC 6531 (SMTPUTF8), RFC 1870 (SIZE), RFC 3461 (DSN), RFC 2034 and
+RFC 3463 (enhanced status codes), RFC 8689 (REQUIRETLS), RFC 6710 (MT-PRIORITY).
+The flows and the ``Client`` / ``AsyncClient`` come next (issue 8).
 """
 
 from __future__ import annotations
 
 from mailwire._flow import NEED_DATA
+from mailwire.smtp._capabilities import Capabilities
 from mailwire.smtp._reader import ReplyReader, parse_enhanced
-from mailwire.smtp.events import Reply
+from mailwire.smtp._state import SEND_TABLE, State
+from mailwire.smtp.commands import (
+    Auth,
+    AuthCancel,
+    AuthResponse,
+    Bdat,
+    Command,
+    Content,
+    Data,
+    Ehlo,
+    EndOfData,
+    Expn,
+    Helo,
+    Help,
+    Lhlo,
+    MailFrom,
+    Noop,
+    Quit,
+    RcptTo,
+    Rset,
+    StartTLS,
+    Vrfy,
+)
+from mailwire.smtp.connection import Connection
+from mailwire.smtp.events import ConnectionClosed, Reply
 
-__all__ = ["NEED_DATA", "Reply", "ReplyReader", "parse_enhanced"]
+__all__ = [
+    "NEED_DATA",
+    "SEND_TABLE",
+    "Auth",
+    "AuthCancel",
+    "AuthResponse",
+    "Bdat",
+    "Capabilities",
+    "Command",
+    "Connection",
+    "ConnectionClosed",
+    "Content",
+    "Data",
+    "Ehlo",
+    "EndOfData",
+    "Expn",
+    "Helo",
+    "Help",
+    "Lhlo",
+    "MailFrom",
+    "Noop",
+    "Quit",
+    "RcptTo",
+    "Reply",
+    "ReplyReader",
+    "Rset",
+    "StartTLS",
+    "State",
+    "Vrfy",
+    "parse_enhanced",
+]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-__all__ = ["Reply"]
+if TYPE_CHECKING:
+    from mailwire.smtp.commands import Command
+
+__all__ = ["ConnectionClosed", "Reply"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, eq=True)
@@ -18,6 +22,10 @@ class Reply:
             the first line, or ``None``.
         text: the lines joined with ``\\n``, each without the enhanced code.
         raw: the reply's bytes exactly as received.
+        command: the command this reply answers (``None`` for the greeting
+            and for an unsolicited 421).
+        recipient: for RCPT replies and LMTP's per-recipient replies after
+            the data (RFC 2033 §4.2), the recipient it is about.
     """
 
     code: int
@@ -25,6 +33,8 @@ class Reply:
     enhanced: tuple[int, int, int] | None = None
     text: str = ""
     raw: bytes = dataclasses.field(default=b"", repr=False, compare=False)
+    command: Command | None = dataclasses.field(default=None, repr=False, compare=False)
+    recipient: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def is_positive(self) -> bool:
@@ -49,3 +59,8 @@ class Reply:
     def __str__(self) -> str:
         status = f" {'.'.join(map(str, self.enhanced))}" if self.enhanced else ""
         return f"{self.code}{status} {self.text}".rstrip()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The server closed the connection with no command waiting for a reply."""

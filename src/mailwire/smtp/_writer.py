@@ -1,0 +1,192 @@
+"""Turning SMTP commands into bytes, and message content into DATA lines.
+
+Command lines are ASCII unless SMTPUTF8 is in use (RFC 6531 §3.3), in which
+case addresses and parameter values may be UTF-8. AUTH payloads are base64
+(RFC 4954 §4) and written as secret spans, so the transcript can redact them.
+
+:class:`DataStuffer` streams message content after a 354 reply. It applies
+RFC 5321 §4.5.2 transparency (a line starting with "." gets another "."),
+and refuses what would make the message ambiguous on the wire (the "SMTP
+smuggling" family, security.md S10-S13): a bare CR or a bare LF, and a line
+longer than 998 octets before its CRLF (§4.5.3.1.6). It works across chunk
+boundaries, so a CR at the end of one chunk and the LF at the start of the
+next are one line end.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from mailwire._core import Outbound
+from mailwire.smtp.commands import (
+    Auth,
+    AuthCancel,
+    AuthResponse,
+    Bdat,
+    Command,
+    Data,
+    Ehlo,
+    Expn,
+    Helo,
+    Help,
+    Lhlo,
+    MailFrom,
+    Noop,
+    Quit,
+    RcptTo,
+    Rset,
+    StartTLS,
+    Vrfy,
+)
+
+__all__ = ["MAX_LINE_OCTETS", "DataStuffer", "write_command"]
+
+#: RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets with its CRLF.
+MAX_LINE_OCTETS = 998
+# A CR not followed by LF, or an LF not preceded by CR.
+_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+# More than MAX_LINE_OCTETS octets with no line end among them.
+_LONG_LINE = re.compile(rb"[^\r\n]{%d}" % (MAX_LINE_OCTETS + 1))
+
+
+def _encode(text: str, *, utf8: bool, what: str) -> bytes:
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError:
+        if utf8:
+            return text.encode("utf-8")
+        raise ValueError(
+            f"{what} {text!r} is not ASCII; it needs a server that offers SMTPUTF8 (RFC 6531)"
+        ) from None
+
+
+def _params(params: tuple[tuple[str, str | None], ...], *, utf8: bool) -> bytes:
+    out = b""
+    for key, value in params:
+        out += b" " + key.encode("ascii")
+        if value is not None:
+            out += b"=" + _encode(value, utf8=utf8, what=f"parameter {key}")
+    return out
+
+
+def write_command(command: Command, out: Outbound, *, utf8: bool = False) -> None:
+    """Serialise ``command`` into ``out``.
+
+    Args:
+        command: any command except ``Content`` and ``EndOfData`` (which go
+            through :class:`DataStuffer`).
+        out: the outbound buffer.
+        utf8: SMTPUTF8 is in use, so addresses may be UTF-8.
+
+    Raises:
+        ValueError: a non-ASCII address or value without ``utf8``.
+    """
+    if isinstance(command, Ehlo | Helo | Lhlo):
+        out.write(f"{command.verb} ".encode() + _encode(command.domain, utf8=utf8, what="domain"))
+    elif isinstance(command, MailFrom):
+        path = _encode(command.sender, utf8=utf8, what="sender")
+        out.write(b"MAIL FROM:<" + path + b">" + _params(command.params, utf8=utf8))
+    elif isinstance(command, RcptTo):
+        path = _encode(command.recipient, utf8=utf8, what="recipient")
+        out.write(b"RCPT TO:<" + path + b">" + _params(command.params, utf8=utf8))
+    elif isinstance(command, Auth):
+        out.write(b"AUTH " + command.mechanism.encode("ascii"))
+        if command.initial_response is not None:
+            out.write(b" ")
+            # RFC 4954 §4: an empty initial response is sent as "=".
+            payload = base64.b64encode(command.initial_response) or b"="
+            out.write(payload, secret=True)
+    elif isinstance(command, AuthResponse):
+        out.write(base64.b64encode(command.data), secret=True)
+    elif isinstance(command, AuthCancel):
+        out.write(b"*")
+    elif isinstance(command, Bdat):
+        out.write(f"BDAT {len(command.data)}{' LAST' if command.last else ''}\r\n".encode())
+        out.write(command.data)
+        return  # the chunk is not followed by CRLF
+    elif isinstance(command, Vrfy | Expn):
+        arg = _encode(command.argument, utf8=utf8, what="argument")
+        out.write(command.verb.encode() + b" " + arg)
+    elif isinstance(command, Help):
+        out.write(b"HELP")
+        if command.argument:
+            out.write(b" " + _encode(command.argument, utf8=utf8, what="argument"))
+    elif isinstance(command, StartTLS | Data | Rset | Noop | Quit):
+        out.write(command.verb.encode())
+    else:
+        raise TypeError(f"{command!r} is not written by write_command")
+    out.write(b"\r\n")
+
+
+class DataStuffer:
+    """Streams DATA content: dot-stuffing plus line-end and length checks.
+
+    Feed the content in any pieces with :meth:`feed`, then :meth:`end`.
+    ``feed`` raises :class:`ValueError` *before writing anything of the
+    offending piece*; earlier pieces may have been sent, so the caller must
+    then abandon the connection rather than end the data (a DATA transfer
+    cannot be taken back; closing it undelivered is the safe way out).
+    """
+
+    __slots__ = ("_after_cr", "_line_length")
+
+    def __init__(self) -> None:
+        self._line_length = 0  # octets in the current line so far
+        self._after_cr = False  # the previous piece ended in CR
+
+    @property
+    def at_line_start(self) -> bool:
+        """Whether the content so far ends with CRLF (or is empty)."""
+        return self._line_length == 0 and not self._after_cr
+
+    def feed(self, data: bytes, out: Outbound) -> None:
+        """Check and dot-stuff one piece of content into ``out``.
+
+        Raises:
+            ValueError: a bare CR, a bare LF, or a line over 998 octets.
+        """
+        if not data:
+            return
+        at_start = self.at_line_start
+        self._check(data)
+        # Dot-stuffing: a "." at the start of any line is doubled (§4.5.2).
+        stuffed = data.replace(b"\n.", b"\n..")
+        if at_start and data[:1] == b".":
+            stuffed = b"." + stuffed
+        out.write(stuffed)
+
+    def end(self, out: Outbound) -> None:
+        """Finish the content: a CRLF if the last line lacks one, then ``.``."""
+        if self._after_cr:
+            raise ValueError("message content ends with a bare CR")
+        if self._line_length:
+            out.write(b"\r\n")
+        out.write(b".\r\n")
+        self._line_length = 0
+
+    def _check(self, data: bytes) -> None:
+        # Validate the whole piece first and commit the new line state only
+        # then, so a refused piece leaves the stuffer as it was. Compiled
+        # regular expressions do the scanning (a 100 MB message has ~1.5
+        # million lines; a Python loop per line would dominate the send).
+        length = self._line_length
+        body = data
+        if self._after_cr:
+            if not data.startswith(b"\n"):
+                raise ValueError("bare CR in message content (RFC 5321 §2.3.8)")
+            body, length = data[1:], 0
+        trailing_cr = body.endswith(b"\r")
+        core = body[:-1] if trailing_cr else body
+        if _BARE_EOL.search(core):
+            raise ValueError("bare CR or LF in message content (RFC 5321 §2.3.8)")
+        first = core.find(b"\r\n")
+        if first < 0:
+            length += len(core)
+        else:
+            if length + first > MAX_LINE_OCTETS or _LONG_LINE.search(core):
+                raise ValueError(f"message line longer than {MAX_LINE_OCTETS} octets")
+            length = len(core) - (core.rfind(b"\r\n") + 2)
+        if length > MAX_LINE_OCTETS:
+            raise ValueError(f"message line longer than {MAX_LINE_OCTETS} octets")
+        self._line_length, self._after_cr = length, trailing_cr

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from typing import IO, Self
 
 __all__ = ["Direction", "Kind", "Record", "Transcript"]
 
@@ -107,7 +109,7 @@ class Transcript:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __iter__(self) -> Iterable[Record]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
 
     # ---------------------------------------------------------------- feeding
@@ -177,3 +179,126 @@ class Transcript:
     def event(self, note: str) -> None:
         """Annotate: a parsed reply, a state change, the RFC section."""
         self.add(Kind.EVENT, note=note)
+
+    # -------------------------------------------------------------- reading
+
+    def client_bytes(self, redact: bytes | None = None) -> bytes:
+        """All application bytes the client sent, in order, TLS or not.
+
+        Args:
+            redact: when given, each run of secret bytes is replaced by it
+                (``b""`` leaves them out). By default secrets are included as
+                recorded; a transcript loaded from a redacted rendering has
+                none to include.
+
+        Returns:
+            The bytes, less any the transcript did not keep (``max_data_bytes``).
+        """
+        return self._application_bytes(Direction.CLIENT, redact)
+
+    def server_bytes(self, redact: bytes | None = None) -> bytes:
+        """All application bytes the server sent; as :meth:`client_bytes`."""
+        return self._application_bytes(Direction.SERVER, redact)
+
+    def _application_bytes(self, direction: Direction, redact: bytes | None) -> bytes:
+        chunks: list[bytes] = []
+        in_secret = False
+        for record in self.records:
+            if record.kind is not Kind.DATA or record.direction is not direction:
+                continue
+            if record.sensitive and redact is not None:
+                if not in_secret:
+                    chunks.append(redact)
+                in_secret = True
+                continue
+            in_secret = False
+            chunks.append(record.data)
+        return b"".join(chunks)
+
+    # ------------------------------------------------------------ rendering
+
+    def render(self, style: str = "text", reveal_secrets: bool = False) -> str:
+        """Render the transcript for people (and, in "text", for ``load``).
+
+        Args:
+            style: ``"text"``: the C:/S: lines of application data, one per
+                wire line (``C*:``/``S*:`` inside TLS), other records as ``#``
+                comments; the test-script format, read back by :meth:`load`.
+                ``"annotated"``: the same with the seconds since the first
+                record on each line and the raw TLS records summarised, for
+                learners. ``"raw"``: every record on one line, bytes in hex.
+            reveal_secrets: show the bytes of sensitive records (marked
+                ``<secret ...>`` in text). By default each run of them is
+                ``<redacted N bytes>`` and appears in no form at all.
+
+        Returns:
+            The rendering, one line per ``\\n``, with a ``#`` legend first.
+            Control, bidi and invalid UTF-8 bytes are escaped reversibly
+            (``\\x1b``, ``\\u202e``, ``\\\\``), so it is safe to print.
+
+        Raises:
+            ValueError: an unknown style.
+        """
+        from mailwire import _transcript_render
+
+        return _transcript_render.render(self.records, style, reveal_secrets)
+
+    def to_jsonl(self, reveal_secrets: bool = False) -> str:
+        """Export every record as one JSON object per line.
+
+        Each object has ``seq``, ``time`` (the transcript clock), ``kind``,
+        ``direction``, ``tls``, ``sensitive``, ``note``, ``size``, ``data``
+        (the bytes in base64) and ``text`` (the bytes of a DATA record in the
+        escaped form of :meth:`render`, for reading). ``data`` and ``text``
+        are null for a secret unless ``reveal_secrets``, and for bytes that
+        were not kept. :meth:`load` reads it back record for record.
+        """
+        from mailwire import _transcript_render
+
+        return _transcript_render.to_jsonl(self.records, reveal_secrets)
+
+    # -------------------------------------------------------------- loading
+
+    @classmethod
+    def loads(cls, text: str) -> Self:
+        """Rebuild a transcript from a "text" rendering or from JSON Lines.
+
+        The format is detected from the first line that is not blank. From
+        text, records come back with time 0.0 and without raw TLS records;
+        the DATA bytes each way are exact. Redacted secrets come back as
+        ``sensitive`` records without data, dropped spans as records without
+        data; both keep their size.
+
+        Raises:
+            ValueError: a line that is not part of either format (its number
+                is in the message).
+        """
+        from mailwire import _transcript_load
+
+        transcript = cls(max_data_bytes=None)
+        transcript.records = _transcript_load.parse(text)
+        transcript._kept = sum(len(record.data) for record in transcript.records)
+        transcript.dropped_bytes = sum(
+            record.size
+            for record in transcript.records
+            if not record.sensitive and len(record.data) != record.size
+        )
+        transcript.tls_active = any(record.tls for record in transcript.records)
+        return transcript
+
+    @classmethod
+    def load(cls, source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> Self:
+        """Rebuild a transcript from a file; see :meth:`loads`.
+
+        Args:
+            source: a path, or a file object open for reading (text or
+                binary; binary content is read as UTF-8).
+        """
+        if isinstance(source, str | os.PathLike):
+            with open(source, "rb") as file:
+                content: str | bytes = file.read()
+        else:
+            content = source.read()
+        if isinstance(content, bytes):
+            content = content.decode("utf-8")
+        return cls.loads(content)

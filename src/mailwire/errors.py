@@ -323,9 +323,10 @@ class NotSupportedError(MailwireError):
 class SecurityError(MailwireError):
     """mailwire refused to continue because continuing would be unsafe.
 
-    TLS was required but not obtained, authentication would have gone over
-    plaintext, or data was injected before a TLS handshake. The connection is
-    NOT usable afterwards and should be closed (the client does so itself).
+    TLS was required but not obtained, or data was injected before a TLS
+    handshake: the connection is NOT usable afterwards and the client closes
+    it. When authentication is refused because it would go over plaintext,
+    nothing was sent and the connection IS still usable.
     """
 
 

@@ -77,6 +77,14 @@ class AsyncDriver:
         """Whether the connection is open."""
         return self._writer is not None
 
+    @property
+    def sockname(self) -> tuple[object, ...] | None:
+        """The local address of the connection, once connected."""
+        if self._writer is None:
+            return None
+        name = self._writer.get_extra_info("sockname")
+        return tuple(name) if name else None
+
     async def connect(self) -> None:
         """Open the TCP connection, and for IMPLICIT TLS do the handshake.
 

@@ -92,6 +92,11 @@ class BlockingDriver:
         """Whether the socket is open."""
         return self._sock is not None
 
+    @property
+    def sockname(self) -> tuple[object, ...] | None:
+        """The local address of the connection, once connected."""
+        return tuple(self._sock.getsockname()) if self._sock is not None else None
+
     def connect(self) -> None:
         """Open the TCP connection, and for IMPLICIT TLS do the handshake.
 

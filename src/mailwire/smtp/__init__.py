@@ -13,10 +13,16 @@ Supported: RFC 5321 (SMTP), RFC 2033 (LMTP), RFC 3207 (STARTTLS), RFC 4954
 (AUTH), RFC 2920 (PIPELINING), RFC 3030 (CHUNKING, BINARYMIME), RFC 6152
 (8BITMIME), RFC 6531 (SMTPUTF8), RFC 1870 (SIZE), RFC 3461 (DSN), RFC 2034 and
 RFC 3463 (enhanced status codes), RFC 8689 (REQUIRETLS), RFC 6710 (MT-PRIORITY).
-The flows and the ``Client`` / ``AsyncClient`` come next (issue 8).
+
+The clients (``Client``, ``AsyncClient``, ``LMTPClient``, ``AsyncLMTPClient``)
+are loaded on first use, so importing the package does not import ``ssl`` or
+``asyncio``.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from mailwire._flow import NEED_DATA
 from mailwire.smtp._capabilities import Capabilities
@@ -47,14 +53,22 @@ from mailwire.smtp.commands import (
 from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import ConnectionClosed, Reply
 
+if TYPE_CHECKING:
+    from mailwire.smtp._flows import SendOptions, SendResult
+    from mailwire.smtp.aio import AsyncClient, AsyncLMTPClient
+    from mailwire.smtp.client import Client, LMTPClient
+
 __all__ = [
     "NEED_DATA",
     "SEND_TABLE",
+    "AsyncClient",
+    "AsyncLMTPClient",
     "Auth",
     "AuthCancel",
     "AuthResponse",
     "Bdat",
     "Capabilities",
+    "Client",
     "Command",
     "Connection",
     "ConnectionClosed",
@@ -65,6 +79,7 @@ __all__ = [
     "Expn",
     "Helo",
     "Help",
+    "LMTPClient",
     "Lhlo",
     "MailFrom",
     "Noop",
@@ -73,8 +88,27 @@ __all__ = [
     "Reply",
     "ReplyReader",
     "Rset",
+    "SendOptions",
+    "SendResult",
     "StartTLS",
     "State",
     "Vrfy",
     "parse_enhanced",
 ]
+
+_LAZY = {
+    "Client": "mailwire.smtp.client",
+    "LMTPClient": "mailwire.smtp.client",
+    "AsyncClient": "mailwire.smtp.aio",
+    "AsyncLMTPClient": "mailwire.smtp.aio",
+    "SendOptions": "mailwire.smtp._flows",
+    "SendResult": "mailwire.smtp._flows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mailwire.smtp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -78,6 +78,8 @@ class Connection(CoreBase):
         lmtp: speak LMTP (RFC 2033): LHLO, and one reply per recipient after
             the data.
         limits: bounds on what the server can make us hold.
+        tls_active: the connection is already inside TLS (implicit TLS,
+            RFC 8314); the driver did the handshake before the greeting.
 
     Attributes:
         state: the :class:`State`.
@@ -87,17 +89,20 @@ class Connection(CoreBase):
         authenticated: an AUTH exchange succeeded.
     """
 
-    def __init__(self, *, lmtp: bool = False, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, *, lmtp: bool = False, limits: Limits = DEFAULT_LIMITS, tls_active: bool = False
+    ) -> None:
         super().__init__(limits, max_line_length=limits.max_reply_line_length)
         self.lmtp = lmtp
         self.state = State.GREETING
         self.capabilities: Capabilities | None = None
-        self.tls_active = False
+        self.tls_active = tls_active
         self.authenticated = False
         self._reader = ReplyReader(limits)
         self._pending: collections.deque[_Pending] = collections.deque()
         self._stuffer: DataStuffer | None = None
         self._utf8 = False
+        self._mail_accepted = False  # the server's transaction is open
         self._rcpt_order: collections.deque[str] = collections.deque()
         #: Recipients accepted in the current transaction, in order.
         self.accepted: list[str] = []
@@ -135,6 +140,7 @@ class Connection(CoreBase):
         pending = self._write(command)
         if isinstance(command, Rset | MailFrom):
             self.accepted, self._rcpt_order = [], collections.deque()
+            self._mail_accepted = False
         if isinstance(command, MailFrom):
             self._utf8 = any(key.upper() == "SMTPUTF8" for key, _ in command.params)
         elif isinstance(command, RcptTo):
@@ -279,6 +285,7 @@ class Connection(CoreBase):
                 if current:
                     self.state = State.READY
         elif isinstance(command, MailFrom):
+            self._mail_accepted = reply.is_positive
             if not reply.is_positive and current:
                 self.state = State.READY
         elif isinstance(command, RcptTo):
@@ -291,12 +298,14 @@ class Connection(CoreBase):
             elif reply.is_intermediate:
                 raise RemoteProtocolError(f"unexpected {reply.code} reply to DATA")
             else:
-                self.state = State.READY
+                # A refused DATA does not end the server's transaction when
+                # MAIL was accepted (RFC 5321 §3.3): RSET is still needed.
+                self.state = State.RCPT if self._mail_accepted else State.READY
         elif isinstance(command, EndOfData | Bdat):
             final = isinstance(command, EndOfData) or command.last
             if final and entry.remaining == 0 and current:
                 self.state = State.READY
-                self.accepted, self._utf8 = [], False
+                self.accepted, self._utf8, self._mail_accepted = [], False, False
         elif isinstance(command, Quit):
             self.state = State.CLOSED
 

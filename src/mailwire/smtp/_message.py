@@ -1,0 +1,224 @@
+"""Getting a message ready to send: content as CRLF chunks, and its envelope.
+
+``send_message`` accepts an :class:`email.message.Message`, a mailwire MIME
+message (anything with ``iter_bytes()``), ``bytes``, a binary file, or an
+iterable of ``bytes``. Whatever it is becomes an iterator of content chunks,
+never one big string unless the caller handed one over, so a 100 MB file is
+sent in ``Limits.chunk_size`` pieces.
+
+The envelope, when the caller does not give it, comes from the header
+(RFC 5322 §3.6): the sender from ``Sender`` or else ``From``; the recipients
+from ``To``, ``Cc`` and ``Bcc`` (or the ``Resent-*`` fields of the newest
+resent block). ``Bcc`` fields are then removed from the content, so blind
+recipients stay blind (security.md S21).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.message
+import email.utils
+import io
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, Protocol, cast
+
+__all__ = ["PreparedMessage", "prepare"]
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class _IterBytes(Protocol):
+    def iter_bytes(self) -> Iterable[bytes]: ...
+
+
+MessageSource = email.message.Message | bytes | bytearray | BinaryIO | Iterable[bytes] | Any
+
+
+@dataclasses.dataclass
+class PreparedMessage:
+    """What the SMTP flow needs to send one message.
+
+    Attributes:
+        sender: the envelope sender ("" for the null reverse-path).
+        recipients: the envelope recipients, in order, without duplicates.
+        chunks: the content, CRLF line ends, not dot-stuffed.
+        size: the content's size in octets when known beforehand (SIZE).
+        eight_bit: whether the content has octets over 127; ``None`` when it
+            is streamed and not known.
+        needs_smtputf8: a non-ASCII envelope address or header (RFC 6531).
+    """
+
+    sender: str
+    recipients: list[str]
+    chunks: Iterator[bytes]
+    size: int | None
+    eight_bit: bool | None
+    needs_smtputf8: bool
+
+
+def _split_header(raw: bytes) -> tuple[bytes, bytes]:
+    match = _HEADER_END.search(raw)
+    if match is None:
+        return raw, b""
+    return raw[: match.end()], raw[match.end() :]
+
+
+def _strip_fields(header: bytes, names: tuple[bytes, ...]) -> bytes:
+    """``header`` without the named fields, folded continuation lines included."""
+    out = []
+    dropping = False
+    for line in header.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t") and line.strip():
+            if not dropping:
+                out.append(line)
+            continue
+        name = line.split(b":", 1)[0].strip().lower()
+        dropping = b":" in line and name in names
+        if not dropping:
+            out.append(line)
+    return b"".join(out)
+
+
+def _addresses(values: list[str]) -> list[str]:
+    found = []
+    for _name, addr in email.utils.getaddresses(values):
+        if addr and addr not in found:
+            found.append(addr)
+    return found
+
+
+def _envelope(msg: email.message.Message) -> tuple[str | None, list[str]]:
+    # RFC 5322 §3.6.6: with resent fields, the newest resent block decides.
+    resent = msg.get_all("Resent-Date")
+    prefix = "Resent-" if resent else ""
+    senders = msg.get_all(f"{prefix}Sender") or msg.get_all(f"{prefix}From") or []
+    sender_list = _addresses([str(v) for v in senders])
+    recipients: list[str] = []
+    for field in ("To", "Cc", "Bcc"):
+        recipients += [str(v) for v in msg.get_all(prefix + field) or []]
+    return (sender_list[0] if sender_list else None), _addresses(recipients)
+
+
+def _has_8bit(data: bytes) -> bool:
+    return not data.isascii()
+
+
+def _normalized(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Turn bare CR and bare LF into CRLF, across chunk boundaries."""
+    pending_cr = False
+    for piece in chunks:
+        if not piece:
+            continue
+        data = b"\r" + piece if pending_cr else piece
+        pending_cr = data.endswith(b"\r")
+        if pending_cr:
+            data = data[:-1]
+        yield _EOL.sub(b"\r\n", data)
+    if pending_cr:
+        yield b"\r\n"
+
+
+def _file_chunks(file: BinaryIO, size: int) -> Iterator[bytes]:
+    while chunk := file.read(size):
+        yield chunk
+
+
+def prepare(
+    message: MessageSource,
+    *,
+    sender: str | None,
+    recipients: Iterable[str] | None,
+    chunk_size: int,
+    normalize_line_endings: bool = False,
+) -> PreparedMessage:
+    """Turn any accepted message form into a :class:`PreparedMessage`.
+
+    Raises:
+        ValueError: no sender or no recipient could be found, or the message
+            is of an unsupported type.
+    """
+    header_msg: email.message.Message | None = None
+    size: int | None = None
+    eight_bit: bool | None = None
+    chunks: Iterable[bytes]
+
+    if isinstance(message, email.message.Message):
+        header_msg = message
+        if message.get_all("Bcc") or message.get_all("Resent-Bcc"):
+            message = _copy_without_bcc(message)
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        chunks, size, eight_bit = [data], len(data), _has_8bit(data)
+    elif isinstance(message, bytes | bytearray | memoryview):
+        data = bytes(message)
+        header, body = _split_header(data)
+        header_msg = email.message_from_bytes(header)
+        if header_msg.get_all("Bcc") or header_msg.get_all("Resent-Bcc"):
+            data = _strip_fields(header, (b"bcc", b"resent-bcc")) + body
+        chunks, size, eight_bit = [data], len(data), _has_8bit(data)
+    elif hasattr(message, "iter_bytes"):
+        chunks = cast(_IterBytes, message).iter_bytes()
+    elif hasattr(message, "read"):
+        chunks = _file_chunks(cast(BinaryIO, message), chunk_size)
+    elif isinstance(message, Iterable) and not isinstance(message, str):
+        chunks = cast(Iterable[bytes], message)
+    else:
+        raise ValueError(f"cannot send a {type(message).__name__}; give bytes, a file or a message")
+
+    if header_msg is None and (sender is None or recipients is None):
+        # A stream: read the header block to find the envelope, then go on.
+        iterator = iter(chunks)
+        head, rest = _read_header(iterator)
+        header_msg = email.message_from_bytes(_split_header(head)[0])
+        chunks = _chain([head], rest)
+
+    found_sender, found_rcpts = _envelope(header_msg) if header_msg is not None else (None, [])
+    envelope_sender = sender if sender is not None else found_sender
+    envelope_rcpts = list(dict.fromkeys(recipients)) if recipients is not None else found_rcpts
+    if envelope_sender is None:
+        raise ValueError("no envelope sender: give sender= or a From/Sender header")
+    if not envelope_rcpts:
+        raise ValueError("no envelope recipient: give recipients= or To/Cc/Bcc headers")
+
+    content: Iterator[bytes] = iter(chunks)
+    if normalize_line_endings:
+        content = _normalized(content)
+        size = None
+    non_ascii_header = header_msg is not None and any(
+        not str(v).isascii() for v in header_msg.values()
+    )
+    needs_utf8 = (
+        not envelope_sender.isascii()
+        or any(not r.isascii() for r in envelope_rcpts)
+        or non_ascii_header
+    )
+    return PreparedMessage(
+        sender=envelope_sender,
+        recipients=envelope_rcpts,
+        chunks=content,
+        size=size,
+        eight_bit=eight_bit,
+        needs_smtputf8=needs_utf8,
+    )
+
+
+def _copy_without_bcc(msg: email.message.Message) -> email.message.Message:
+    copy: email.message.Message = email.message_from_bytes(msg.as_bytes(), policy=msg.policy)
+    del copy["Bcc"]
+    del copy["Resent-Bcc"]
+    return copy
+
+
+def _read_header(chunks: Iterator[bytes], limit: int = 1 << 20) -> tuple[bytes, Iterator[bytes]]:
+    buf = io.BytesIO()
+    for chunk in chunks:
+        buf.write(chunk)
+        if _HEADER_END.search(buf.getbuffer()) or buf.tell() > limit:
+            break
+    return buf.getvalue(), chunks
+
+
+def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest

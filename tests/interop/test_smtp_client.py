@@ -1,0 +1,263 @@
+"""mailwire's SMTP clients against real servers: aiosmtpd, Postfix, Dovecot LMTP.
+
+Every aiosmtpd case runs through the blocking and the asyncio client (one set
+of flows, two drivers). Postfix messages are read back from Dovecot's maildir
+and compared with what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.message
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mailwire import (
+    AuthenticationError,
+    RecipientRefused,
+    SecurityError,
+    SenderRefused,
+    TLSMode,
+    smtp,
+)
+from tests.lab import DovecotLab, PostfixLab, SmtpLab
+from tests.lab.accounts import ALICE, BOB
+
+
+class Sync:
+    """Run the same calls on either client: ``await`` hidden for the async one."""
+
+    def __init__(self, kind: str, *args: Any, **kwargs: Any) -> None:
+        self.kind = kind
+        if kind == "blocking":
+            self.client: Any = smtp.Client(*args, **kwargs)
+            self._runner: asyncio.Runner | None = None
+        else:
+            self.client = smtp.AsyncClient(*args, **kwargs)
+            self._runner = asyncio.Runner()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.client, name)
+        if self._runner is None or not callable(method):
+            return method  # type: ignore[no-any-return]
+        runner = self._runner
+        return lambda *a, **k: runner.run(method(*a, **k))
+
+    def __enter__(self) -> Sync:
+        self.connect()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc is None:
+            self.quit()
+        else:
+            self.close()
+        if self._runner is not None:
+            self._runner.close()
+
+
+@pytest.fixture(params=["blocking", "asyncio"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def make_message(to: str = "bob@example.test", **headers: str) -> bytes:
+    msg_id = f"<{uuid.uuid4().hex}@client.test>"
+    lines = [
+        "From: alice@example.test",
+        f"To: {to}",
+        "Subject: hello over the wire",
+        "Date: Fri, 27 Nov 2026 12:00:00 +0000",
+        f"Message-ID: {msg_id}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+        "",
+        "First line.",
+        ".A line starting with a dot.",
+        "..and one with two.",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+def test_implicit_tls_login_send(kind: str, smtp_lab: SmtpLab) -> None:
+    data = make_message()
+    with Sync(kind, smtp_lab.host, smtp_lab.tls_port, ssl_context=smtp_lab.client_context()) as c:
+        assert c.client.connection.tls_active
+        assert "PLAIN" in c.client.capabilities.auth
+        c.login(ALICE.name, ALICE.password)
+        result = c.send_message(data)
+    (received,) = smtp_lab.wait_for_messages(1)
+    assert received.content == data  # dot-stuffed on the wire, unstuffed by the server
+    assert received.tls
+    assert received.authenticated_as == ALICE.name
+    assert received.mail_from == "alice@example.test"
+    assert received.rcpt_tos == ("bob@example.test",)
+    assert list(result.accepted) == ["bob@example.test"]
+    assert result.refused == {}
+    # The password never shows in the transcript (S40).
+    text = c.client.transcript.render() + c.client.transcript.to_jsonl()
+    secret = base64.b64encode(f"\0{ALICE.name}\0{ALICE.password}".encode()).decode()
+    assert ALICE.password not in text
+    assert secret not in text
+    assert "AUTH PLAIN <redacted" in text
+
+
+def test_starttls_required_and_used(kind: str, smtp_lab: SmtpLab) -> None:
+    with Sync(
+        kind,
+        smtp_lab.host,
+        smtp_lab.starttls_port,
+        tls=TLSMode.STARTTLS,
+        ssl_context=smtp_lab.client_context(),
+    ) as c:
+        c.login(BOB.name, BOB.password)  # the non-ASCII password, UTF-8 on the wire
+        c.send_message(make_message(), sender="bob@example.test", recipients=["alice@example.test"])
+    (received,) = smtp_lab.wait_for_messages(1)
+    assert received.tls
+    assert received.authenticated_as == BOB.name
+    # EHLO was sent again after the handshake (RFC 3207 §4.2, S3).
+    commands = [line.split()[0].upper() for line in smtp_lab.commands]
+    assert commands[:3] == [b"EHLO", b"STARTTLS", b"EHLO"]
+
+
+def test_no_auth_over_plaintext(kind: str, smtp_lab: SmtpLab) -> None:
+    """S38: no AUTH reaches the server without TLS unless allowed."""
+    with Sync(kind, smtp_lab.host, smtp_lab.plain_port, tls=TLSMode.PLAIN) as c:
+        with pytest.raises(SecurityError, match="without TLS"):
+            c.login(ALICE.name, ALICE.password)
+        assert not any(line.upper().startswith(b"AUTH") for line in smtp_lab.commands)
+        c.noop()  # the session is still usable
+
+
+def test_pipelined_transaction_with_a_refused_recipient(kind: str, make_smtp_lab: Any) -> None:
+    lab = make_smtp_lab(pipelining=True, refuse_recipients={"nobody@example.test": "550 5.1.1 no"})
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        assert c.client.capabilities.pipelining
+        result = c.send_message(
+            make_message(),
+            sender="alice@example.test",
+            recipients=["bob@example.test", "nobody@example.test"],
+        )
+    assert list(result.accepted) == ["bob@example.test"]
+    assert result.refused["nobody@example.test"].code == 550
+    assert result.refused["nobody@example.test"].enhanced == (5, 1, 1)
+    (received,) = lab.wait_for_messages(1)
+    assert received.rcpt_tos == ("bob@example.test",)
+
+
+def test_every_recipient_refused_raises_and_resets(kind: str, make_smtp_lab: Any) -> None:
+    lab = make_smtp_lab(pipelining=True, refuse_recipients={"nobody@example.test": "550 5.1.1 no"})
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        with pytest.raises(RecipientRefused) as info:
+            c.send_message(
+                make_message(), sender="alice@example.test", recipients=["nobody@example.test"]
+            )
+        assert info.value.code == 550
+        assert set(info.value.refused) == {"nobody@example.test"}
+        # The session goes on: the next message is delivered.
+        c.send_message(make_message(), sender="alice@example.test", recipients=["bob@example.test"])
+    assert len(lab.wait_for_messages(1)) == 1
+    assert b"RSET\r\n" in lab.commands
+
+
+def test_bcc_stays_blind(kind: str, smtp_lab: SmtpLab) -> None:
+    """S21: Bcc recipients get the message; the Bcc field is not in it."""
+    msg = email.message.EmailMessage()
+    msg["From"] = "alice@example.test"
+    msg["To"] = "bob@example.test"
+    msg["Bcc"] = "carol@example.test"
+    msg["Subject"] = "blind"
+    msg.set_content("hi\n")
+    with Sync(kind, smtp_lab.host, smtp_lab.tls_port, ssl_context=smtp_lab.client_context()) as c:
+        c.send_message(msg)
+    (received,) = smtp_lab.wait_for_messages(1)
+    assert received.rcpt_tos == ("bob@example.test", "carol@example.test")
+    assert b"carol" not in received.content
+    assert b"Bcc" not in received.content
+
+
+def test_bdat(kind: str, make_smtp_lab: Any) -> None:
+    lab = make_smtp_lab(chunking=True, pipelining=True)
+    data = make_message() + b"x" * 200_000 + b"\r\n"
+    chunks = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        c.send_message(iter(chunks), use_bdat=True)
+    (received,) = lab.wait_for_messages(1)
+    assert received.command == "BDAT"
+    assert received.content == data
+
+
+def test_sender_refused(kind: str, make_smtp_lab: Any) -> None:
+    lab = make_smtp_lab(auth_required=True)
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        with pytest.raises(SenderRefused) as info:
+            c.send_message(make_message())
+        assert info.value.code == 530
+        c.noop()
+
+
+def test_wrong_password(kind: str, smtp_lab: SmtpLab) -> None:
+    with Sync(kind, smtp_lab.host, smtp_lab.tls_port, ssl_context=smtp_lab.client_context()) as c:
+        with pytest.raises(AuthenticationError, match="535"):
+            c.login(ALICE.name, "wrong")
+        # One attempt only: no fallback to another mechanism (S39).
+        assert sum(line.upper().startswith(b"AUTH") for line in smtp_lab.commands) == 1
+
+
+def test_postfix_submission_read_back_from_dovecot(kind: str, postfix_lab: PostfixLab) -> None:
+    dovecot: DovecotLab = postfix_lab.dovecot
+    marker = uuid.uuid4().hex
+    data = make_message(to="alice@example.test", **{"X-Marker": marker})
+    with Sync(
+        kind,
+        "127.0.0.1",
+        postfix_lab.submission_port,
+        tls=TLSMode.STARTTLS,
+        ssl_context=postfix_lab.client_context(),
+    ) as c:
+        caps = c.client.capabilities
+        assert caps.pipelining
+        assert caps.chunking
+        assert "SCRAM-SHA-256" in caps.auth
+        c.login(BOB.name, BOB.password)  # SCRAM-SHA-256 through Dovecot's auth
+        result = c.send_message(data, sender="bob@example.test")
+    assert list(result.accepted) == ["alice@example.test"]
+    stored = dovecot.wait_for_message(ALICE, marker)
+    # Dovecot stores LF line ends and Postfix prepends Received/Return-Path.
+    assert data.replace(b"\r\n", b"\n") in stored.replace(b"\r\n", b"\n")
+
+
+def test_postfix_submissions_implicit_tls_bdat(kind: str, postfix_lab: PostfixLab) -> None:
+    marker = uuid.uuid4().hex
+    data = make_message(to="alice@example.test", **{"X-Marker": marker})
+    with Sync(
+        kind,
+        "127.0.0.1",
+        postfix_lab.submissions_port,
+        ssl_context=postfix_lab.client_context(),
+    ) as c:
+        c.login(ALICE.name, ALICE.password)
+        c.send_message(data, use_bdat=True)
+    stored = postfix_lab.dovecot.wait_for_message(ALICE, marker)
+    assert data.replace(b"\r\n", b"\n") in stored.replace(b"\r\n", b"\n")
+
+
+def test_lmtp_per_recipient_replies(dovecot_lab: DovecotLab) -> None:
+    """RFC 2033 §4.2: one reply per accepted recipient after the data."""
+    marker = uuid.uuid4().hex
+    data = make_message(to="alice@example.test", **{"X-Marker": marker})
+    with smtp.LMTPClient("127.0.0.1", dovecot_lab.lmtp_port, tls=TLSMode.PLAIN) as c:
+        result = c.send_message(
+            data,
+            sender="seed@example.test",
+            recipients=["alice@example.test", "nosuchuser@example.test", "bob@example.test"],
+        )
+    assert set(result.accepted) == {"alice@example.test", "bob@example.test"}
+    assert set(result.refused) == {"nosuchuser@example.test"}
+    assert all(r.recipient == addr for addr, r in result.accepted.items())
+    dovecot_lab.wait_for_message(ALICE, marker)
+    dovecot_lab.wait_for_message(BOB, marker)

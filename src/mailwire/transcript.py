@@ -87,6 +87,10 @@ class Transcript:
             past it, records keep their ``size`` but not their ``data``, so a
             200 MiB download does not also live in the transcript. ``None``
             keeps everything.
+        keep_secrets: keep the bytes of sensitive records (passwords, AUTH
+            payloads) so that ``reveal_secrets=True`` can show them. Off by
+            default: a secret marked at the source is then never stored at
+            all, only its size (security.md S40).
     """
 
     def __init__(
@@ -94,8 +98,10 @@ class Transcript:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_data_bytes: int | None = 4 * 1024 * 1024,
+        keep_secrets: bool = False,
     ) -> None:
         self.records: list[Record] = []
+        self.keep_secrets = keep_secrets
         self._clock = clock
         self._max_data_bytes = max_data_bytes
         self._kept = 0
@@ -125,6 +131,8 @@ class Transcript:
     ) -> Record:
         """Append one record and return it."""
         size = len(data)
+        if sensitive and not self.keep_secrets:
+            data = b""  # S40: the secret is not stored, only its size
         if data and self._max_data_bytes is not None:
             if self._kept + size > self._max_data_bytes:
                 self.dropped_bytes += size

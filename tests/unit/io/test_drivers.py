@@ -124,10 +124,12 @@ def test_secrets_are_marked_at_the_source(make_driver: Any) -> None:
         assert driver.run(flows.login(ReceiveBuffer(), b"alice", b"s3cr3t")) == b"OK\r\n"
     assert server.received == b"LOGIN alice s3cr3t\r\n"
     sent = [r for r in driver.transcript.records if r.direction is Direction.CLIENT and r.data]
-    assert [(r.data, r.sensitive) for r in sent] == [
-        (b"LOGIN alice ", False),
-        (b"s3cr3t", True),
-        (b"\r\n", False),
+    sent = [r for r in driver.transcript.records if r.direction is Direction.CLIENT and r.size]
+    # The secret is marked at the source and, by default, not even stored (S40).
+    assert [(r.data, r.size, r.sensitive) for r in sent] == [
+        (b"LOGIN alice ", 12, False),
+        (b"", 6, True),
+        (b"\r\n", 2, False),
     ]
     assert "s3cr3t" not in repr(sent)
 

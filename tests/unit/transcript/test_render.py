@@ -52,7 +52,7 @@ def body(rendering: str) -> str:
 
 
 def text_of(*records: tuple[str, bytes]) -> str:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     for direction, data in records:
         if direction == "C":
             t.sent(data)
@@ -103,7 +103,7 @@ def test_line_structure(records: list[tuple[str, bytes]], expected: str) -> None
 
 
 def test_event_in_the_middle_of_a_line_keeps_the_line_whole() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.received(b"* 1 EXISTS\r\n* 2 EXI")
     t.event("exists 1")
     t.received(b"STS\r\n")
@@ -111,7 +111,7 @@ def test_event_in_the_middle_of_a_line_keeps_the_line_whole() -> None:
 
 
 def test_open_lines_are_shown_before_close_and_tls() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.received(b"220 go ahead\r\nINJECTED")
     t.tls_established("TLSv1.3")
     t.received(b" more\r\n")
@@ -122,7 +122,7 @@ def test_open_lines_are_shown_before_close_and_tls() -> None:
 
 
 def test_a_line_is_never_carried_across_the_tls_switch() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"half")
     t.tls_active = True  # as if TLS had started without a record of it
     t.sent(b" line\r\n")
@@ -130,7 +130,7 @@ def test_a_line_is_never_carried_across_the_tls_switch() -> None:
 
 
 def test_comments_escape_notes_and_keep_none_apart_from_empty() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.add(Kind.EVENT, note=None)
     t.add(Kind.EVENT, note="")
     t.add(Kind.ERROR, note="OSError: bad\x1b[2J \n")
@@ -246,7 +246,7 @@ def test_client_and_server_bytes() -> None:
 
 
 def test_adjacent_secrets_are_replaced_once() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"a")
     t.records.append(
         Record(

@@ -52,7 +52,7 @@ notes = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["", " x ", "
 @st.composite
 def sessions(draw: st.DrawFn) -> Transcript:
     """Arbitrary chunks each way, sensitive or not, in or out of TLS, with comments."""
-    t = Transcript(max_data_bytes=None)
+    t = Transcript(max_data_bytes=None, keep_secrets=True)
     for _ in range(draw(st.integers(0, 25))):
         t.tls_active = draw(st.booleans())
         what = draw(st.sampled_from(["data", "data", "data", "secret", "dropped", "comment"]))
@@ -166,7 +166,7 @@ def test_jsonl_round_trip(given_records: list[Record], dropped: list[int]) -> No
             fixed.append(dataclasses.replace(record, data=b"", size=dropped[i]))
         else:
             fixed.append(dataclasses.replace(record, size=size))
-    t = Transcript(max_data_bytes=None)
+    t = Transcript(max_data_bytes=None, keep_secrets=True)
     t.records = fixed
     assert Transcript.loads(t.to_jsonl(reveal_secrets=True)).records == fixed
     redacted = [dataclasses.replace(r, data=b"") if r.sensitive else r for r in fixed]

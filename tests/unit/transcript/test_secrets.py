@@ -46,17 +46,17 @@ def sessions() -> dict[str, tuple[Transcript, list[bytes]]]:
     secret_sets = [PASSWORD.encode(), plain, token, bearer, bearer64, b"ya29.TOKEN-xyz"]
     out: dict[str, tuple[Transcript, list[bytes]]] = {}
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"AUTH PLAIN " + token + b"\r\n", secrets=((11, 11 + len(token)),))
     out["smtp-plain-initial"] = (t, secret_sets)
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"AUTH PLAIN\r\n")
     t.received(b"334 \r\n")
     t.sent(token + b"\r\n", secrets=((0, len(token)),))
     out["smtp-plain-continuation"] = (t, secret_sets)
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"AUTH LOGIN\r\n")
     t.received(b"334 VXNlcm5hbWU6\r\n")
     t.sent(user64 + b"\r\n")
@@ -64,29 +64,29 @@ def sessions() -> dict[str, tuple[Transcript, list[bytes]]]:
     t.sent(pw64 + b"\r\n", secrets=((0, len(pw64)),))
     out["smtp-login"] = (t, [*secret_sets, pw64])
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"AUTH OAUTHBEARER " + bearer64 + b"\r\n", secrets=((17, 17 + len(bearer64)),))
     out["oauthbearer"] = (t, secret_sets)
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     line = f'a1 LOGIN alice "{PASSWORD}"\r\n'.encode()
     start = line.index(PASSWORD.encode())
     t.sent(line, secrets=((start, start + len(PASSWORD)),))
     out["imap-login-quoted"] = (t, secret_sets)
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(f"a1 LOGIN alice {{{len(PASSWORD)}}}\r\n".encode())
     t.received(b"+ go ahead\r\n")
     t.sent(PASSWORD.encode() + b"\r\n", secrets=((0, len(PASSWORD)),))
     out["imap-login-literal"] = (t, secret_sets)
 
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"USER alice\r\n")
     t.sent(f"PASS {PASSWORD}\r\n".encode(), secrets=((5, 5 + len(PASSWORD)),))
     out["pop3-pass"] = (t, secret_sets)
 
     digest = b"c4c9334bac560ecc979e58001b3e22fb"
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(b"APOP alice " + digest + b"\r\n", secrets=((11, 11 + len(digest)),))
     out["pop3-apop"] = (t, [*secret_sets, digest])
     return out
@@ -144,7 +144,7 @@ def test_revealed_secret_loads_back_sensitive_with_its_bytes() -> None:
 
 
 def test_secret_with_awkward_bytes_is_revealed_exactly() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     secret = b"p<a>s\\s\r\n\x00\xff"
     t.sent(b"PASS " + secret + b"\r\n", secrets=((5, 5 + len(secret)),))
     rendered = t.render(reveal_secrets=True)
@@ -153,13 +153,30 @@ def test_secret_with_awkward_bytes_is_revealed_exactly() -> None:
 
 
 def test_sensitive_non_data_record_is_redacted_in_raw_and_jsonl() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.add(Kind.EVENT, data=PASSWORD.encode(), sensitive=True, note="sasl step")
     assert leaks(every_output(t), [PASSWORD.encode()]) == []
 
 
 def test_record_repr_hides_secret() -> None:
-    t = Transcript()
+    t = Transcript(keep_secrets=True)
     t.sent(f"PASS {PASSWORD}\r\n".encode(), secrets=((5, 5 + len(PASSWORD)),))
     assert PASSWORD not in repr(t.records)
     assert f"<redacted {len(PASSWORD)} bytes>" in repr(t.records[1])
+
+
+def test_secrets_are_not_stored_by_default() -> None:
+    """S40: without keep_secrets the secret bytes never enter the transcript."""
+    import dataclasses
+
+    t = Transcript()
+    t.sent(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", secrets=((11, 31),))
+    secret = b"AGFsaWNlAHNlY3JldA=="
+    assert all(secret not in r.data for r in t.records)
+    assert all(secret not in repr(dataclasses.asdict(r)).encode() for r in t.records)
+    (hidden,) = [r for r in t.records if r.sensitive]
+    assert hidden.size == len(secret)
+    for reveal in (False, True):
+        assert "AGFsaWNl" not in t.render(reveal_secrets=reveal)
+        assert "AGFsaWNl" not in t.to_jsonl(reveal_secrets=reveal)
+    assert "<redacted 20 bytes>" in t.render()

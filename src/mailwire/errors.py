@@ -28,6 +28,8 @@ verbs, never credentials.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "AuthenticationError",
     "CommandError",
@@ -233,7 +235,7 @@ class RecipientRefused(SMTPReplyError):
         text: str,
         enhanced: tuple[int, int, int] | None = None,
         *,
-        refused: dict[str, object] | None = None,
+        refused: Mapping[str, object] | None = None,
         command: str | None = "RCPT TO",
     ) -> None:
         self.refused: dict[str, object] = dict(refused or {})
@@ -334,7 +336,17 @@ class ConnectionLost(MailwireError, ConnectionError):
     """The connection was closed or reset, or the server said goodbye.
 
     Also a :class:`ConnectionError`. The connection is NOT usable afterwards.
+
+    Attributes:
+        settled: in a batch (``send_messages``), the results of the messages
+            settled before the loss; empty otherwise.
     """
+
+    settled: list[object]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.settled = []
 
 
 class OutcomeUnknown(ConnectionLost):
@@ -358,7 +370,7 @@ class OutcomeUnknown(ConnectionLost):
     ) -> None:
         super().__init__(message)
         self.recipients: list[str] = list(recipients or [])
-        self.settled: list[object] = list(settled or [])
+        self.settled = list(settled or [])
 
 
 class Timeout(MailwireError, TimeoutError):

@@ -261,3 +261,54 @@ def test_lmtp_per_recipient_replies(dovecot_lab: DovecotLab) -> None:
     assert all(r.recipient == addr for addr, r in result.accepted.items())
     dovecot_lab.wait_for_message(ALICE, marker)
     dovecot_lab.wait_for_message(BOB, marker)
+
+
+def client_writes(client: Any) -> list[bytes]:
+    from mailwire.transcript import Direction, Kind
+
+    return [
+        r.data
+        for r in client.transcript.records
+        if r.kind is Kind.DATA and r.direction is Direction.CLIENT
+    ]
+
+
+def test_batch_pipelined_across_messages(kind: str, make_smtp_lab: Any) -> None:
+    lab = make_smtp_lab(pipelining=True, refuse_recipients={"nobody@example.test": "550 5.1.1 no"})
+    batch = [
+        (make_message(), "alice@example.test", ["bob@example.test"]),
+        (make_message(), "alice@example.test", ["nobody@example.test"]),  # refused whole
+        (make_message(), "alice@example.test", ["bob@example.test", "nobody@example.test"]),
+        make_message(to="carol@example.test"),  # envelope from the header
+    ]
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        results = c.send_messages(batch)
+        writes = client_writes(c.client)
+    assert [list(r.accepted) for r in results] == [
+        ["bob@example.test"],
+        [],
+        ["bob@example.test"],
+        ["carol@example.test"],
+    ]
+    assert results[1].refused["nobody@example.test"].code == 550
+    assert results[2].refused["nobody@example.test"].code == 550
+    received = lab.wait_for_messages(3)
+    assert [m.content for m in received] == [batch[0][0], batch[2][0], batch[3]]
+    # RFC 2920 §3.1: the end of a message's data and the next MAIL/RCPT/DATA
+    # group went out in one write.
+    assert any(
+        b"\r\n.\r\nMAIL FROM:<alice@example.test>" in w and w.endswith(b"DATA\r\n") for w in writes
+    )
+
+
+def test_batch_through_postfix(postfix_lab: PostfixLab) -> None:
+    markers = [uuid.uuid4().hex for _ in range(3)]
+    batch = [make_message(to="alice@example.test", **{"X-Marker": m}) for m in markers]
+    with smtp.Client(
+        "127.0.0.1", postfix_lab.submissions_port, ssl_context=postfix_lab.client_context()
+    ) as c:
+        c.login(ALICE.name, ALICE.password)
+        results = c.send_messages(batch)
+    assert all(list(r.accepted) == ["alice@example.test"] for r in results)
+    for marker in markers:
+        postfix_lab.dovecot.wait_for_message(ALICE, marker)

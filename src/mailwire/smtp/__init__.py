@@ -54,7 +54,7 @@ from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import ConnectionClosed, Reply
 
 if TYPE_CHECKING:
-    from mailwire.smtp._flows import SendOptions, SendResult
+    from mailwire.smtp._send import SendOptions, SendResult
     from mailwire.smtp.aio import AsyncClient, AsyncLMTPClient
     from mailwire.smtp.client import Client, LMTPClient
 
@@ -101,8 +101,8 @@ _LAZY = {
     "LMTPClient": "mailwire.smtp.client",
     "AsyncClient": "mailwire.smtp.aio",
     "AsyncLMTPClient": "mailwire.smtp.aio",
-    "SendOptions": "mailwire.smtp._flows",
-    "SendResult": "mailwire.smtp._flows",
+    "SendOptions": "mailwire.smtp._send",
+    "SendResult": "mailwire.smtp._send",
 }
 
 

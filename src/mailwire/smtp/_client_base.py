@@ -19,8 +19,8 @@ from mailwire.errors import LocalProtocolError, NotSupportedError, SecurityError
 from mailwire.limits import DEFAULT_LIMITS, Limits
 from mailwire.smtp import _flows
 from mailwire.smtp._capabilities import Capabilities
-from mailwire.smtp._flows import SendOptions, SendResult
 from mailwire.smtp._message import prepare
+from mailwire.smtp._send import SendOptions, SendResult, send_message, send_messages
 from mailwire.smtp.commands import Command, Expn, Noop, Rset, Vrfy
 from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import Reply
@@ -182,7 +182,27 @@ class ClientBase:
             chunk_size=self.limits.chunk_size,
             normalize_line_endings=normalize_line_endings,
         )
-        return _flows.send_message(self.connection, prepared, options)
+        return send_message(self.connection, prepared, options)
+
+    def _batch_flow(
+        self, items: Iterable[Any], *, options: SendOptions, normalize_line_endings: bool
+    ) -> Flow[list[SendResult]]:
+        """Prepare every message of a batch (refusing bad input before sending)."""
+        batch = []
+        for item in items:
+            if isinstance(item, tuple):
+                message, sender, recipients = item
+            else:
+                message, sender, recipients = item, None, None
+            prepared = prepare(
+                message,
+                sender=sender,
+                recipients=recipients,
+                chunk_size=self.limits.chunk_size,
+                normalize_line_endings=normalize_line_endings,
+            )
+            batch.append((prepared, options))
+        return send_messages(self.connection, batch)
 
     def _command_flow(self, command: Command) -> Flow[Reply]:
         return (yield from _flows.command(self.connection, command))

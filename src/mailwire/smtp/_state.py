@@ -115,7 +115,9 @@ SEND_TABLE: dict[type[Command], Transition] = {
     Auth: Transition(frozenset({S.READY}), S.AUTH, "RFC 4954 §4"),
     AuthResponse: Transition(frozenset({S.AUTH}), None, "RFC 4954 §4"),
     AuthCancel: Transition(frozenset({S.AUTH}), None, "RFC 4954 §4"),
-    MailFrom: Transition(frozenset({S.READY}), S.MAIL, "RFC 5321 §4.1.1.2, §4.1.4"),
+    # Also behind an end of data whose reply is still due: with PIPELINING the
+    # next transaction may follow the content in the same write (RFC 2920 §3.1).
+    MailFrom: Transition(frozenset({S.READY, S.END_OF_DATA}), S.MAIL, "RFC 5321 §4.1.1.2"),
     RcptTo: Transition(frozenset({S.MAIL, S.RCPT}), S.RCPT, "RFC 5321 §4.1.1.3"),
     Data: Transition(frozenset({S.MAIL, S.RCPT}), S.DATA, "RFC 5321 §4.1.1.4"),
     Content: Transition(frozenset({S.CONTENT}), None, "RFC 5321 §4.1.1.4"),

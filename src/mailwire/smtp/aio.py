@@ -11,7 +11,7 @@ from mailwire._io.aio import AsyncDriver
 from mailwire.smtp import _flows
 from mailwire.smtp._capabilities import Capabilities
 from mailwire.smtp._client_base import ClientBase
-from mailwire.smtp._flows import SendResult
+from mailwire.smtp._send import SendResult
 from mailwire.smtp.events import Reply
 
 __all__ = ["AsyncClient", "AsyncLMTPClient"]
@@ -133,6 +133,36 @@ class AsyncClient(ClientBase):
             message,
             sender=sender,
             recipients=recipients,
+            options=self._options(**options),
+            normalize_line_endings=normalize_line_endings,
+        )
+        return await self._run(flow, deadline=False)
+
+    async def send_messages(
+        self, messages: Iterable[Any], *, normalize_line_endings: bool = False, **options: Any
+    ) -> list[SendResult]:
+        """Send several messages over this connection, pipelined across messages.
+
+        With PIPELINING the content of one message and the MAIL/RCPT/DATA of
+        the next share one write (RFC 2920 §3.1), so a batch costs about one
+        round trip per message.
+
+        Args:
+            messages: messages (envelope from their headers) or
+                ``(message, sender, recipients)`` tuples.
+            normalize_line_endings, **options: as for :meth:`send_message`,
+                applied to every message.
+
+        Returns:
+            One :class:`SendResult` per message, in order; a message refused
+            as a whole has an empty ``accepted``.
+
+        Raises:
+            OutcomeUnknown, ConnectionLost: ``.settled`` holds the results
+            of the messages settled before the loss.
+        """
+        flow = self._batch_flow(
+            messages,
             options=self._options(**options),
             normalize_line_endings=normalize_line_endings,
         )

@@ -312,3 +312,43 @@ def test_batch_through_postfix(postfix_lab: PostfixLab) -> None:
     assert all(list(r.accepted) == ["alice@example.test"] for r in results)
     for marker in markers:
         postfix_lab.dovecot.wait_for_message(ALICE, marker)
+
+
+def test_smtputf8_addresses_when_offered(kind: str, make_smtp_lab: Any) -> None:
+    """RFC 6531: UTF-8 addresses go as they are, with the SMTPUTF8 parameter."""
+    lab = make_smtp_lab(smtputf8=True)
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        assert c.client.capabilities.smtputf8
+        result = c.send_message(
+            make_message(), sender="alice@example.test", recipients=["bjørn@exämple.test"]
+        )
+    (received,) = lab.wait_for_messages(1)
+    assert received.rcpt_tos == ("bjørn@exämple.test",)
+    assert "SMTPUTF8" in received.mail_options
+    assert list(result.accepted) == ["bjørn@exämple.test"]
+
+
+def test_idna_domain_without_smtputf8(kind: str, make_smtp_lab: Any) -> None:
+    """Without SMTPUTF8 a non-ASCII domain is sent as its IDNA A-label."""
+    lab = make_smtp_lab(smtputf8=False)
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        assert not c.client.capabilities.smtputf8
+        result = c.send_message(
+            make_message(), sender="alice@example.test", recipients=["bob@bücher.example"]
+        )
+    (received,) = lab.wait_for_messages(1)
+    # RFC 3492 / RFC 5891: bücher -> xn--bcher-kva
+    assert received.rcpt_tos == ("bob@xn--bcher-kva.example",)
+    assert "SMTPUTF8" not in received.mail_options
+    assert list(result.accepted) == ["bob@bücher.example"]  # keyed as the caller wrote it
+
+
+def test_non_ascii_local_part_without_smtputf8(kind: str, make_smtp_lab: Any) -> None:
+    from mailwire import NotSupportedError
+
+    lab = make_smtp_lab(smtputf8=False)
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        with pytest.raises(NotSupportedError, match="local part"):
+            c.send_message(make_message(), sender="alice@example.test", recipients=["bjørn@x.test"])
+        c.noop()  # nothing was sent; the session goes on
+    assert not any(line.upper().startswith(b"MAIL") for line in lab.commands)

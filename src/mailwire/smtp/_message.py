@@ -47,7 +47,9 @@ class PreparedMessage:
         size: the content's size in octets when known beforehand (SIZE).
         eight_bit: whether the content has octets over 127; ``None`` when it
             is streamed and not known.
-        needs_smtputf8: a non-ASCII envelope address or header (RFC 6531).
+        utf8_headers: the header has raw UTF-8 (RFC 6532), which only an
+            SMTPUTF8 transaction may carry (RFC 6531 §3.3). Non-ASCII
+            envelope addresses are judged when the transaction is planned.
     """
 
     sender: str
@@ -55,7 +57,7 @@ class PreparedMessage:
     chunks: Iterator[bytes]
     size: int | None
     eight_bit: bool | None
-    needs_smtputf8: bool
+    utf8_headers: bool
 
 
 def _split_header(raw: bytes) -> tuple[bytes, bytes]:
@@ -188,18 +190,13 @@ def prepare(
     non_ascii_header = header_msg is not None and any(
         not str(v).isascii() for v in header_msg.values()
     )
-    needs_utf8 = (
-        not envelope_sender.isascii()
-        or any(not r.isascii() for r in envelope_rcpts)
-        or non_ascii_header
-    )
     return PreparedMessage(
         sender=envelope_sender,
         recipients=envelope_rcpts,
         chunks=content,
         size=size,
         eight_bit=eight_bit,
-        needs_smtputf8=needs_utf8,
+        utf8_headers=non_ascii_header,
     )
 
 

@@ -37,7 +37,7 @@ from mailwire.smtp.commands import Bdat, Content, Data, EndOfData, MailFrom, Rcp
 from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import Reply
 
-__all__ = ["SendOptions", "SendResult", "send_message", "send_messages"]
+__all__ = ["SendOptions", "SendResult", "envelope_address", "send_message", "send_messages"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,13 +109,17 @@ class _Transaction:
     rcpts: list[RcptTo]
     use_bdat: bool
     allow_8bit: bool
+    # wire form of a recipient -> the form the caller gave (they differ after IDNA)
+    original: dict[str, str] = dataclasses.field(default_factory=dict)
     refused: dict[str, Reply] = dataclasses.field(default_factory=dict)
     mail_reply: Reply | None = None
     data_reply: Reply | None = None
 
     @property
     def accepted(self) -> list[str]:
-        return [r.recipient for r in self.rcpts if r.recipient not in self.refused]
+        """Recipients not refused at RCPT, in the caller's form."""
+        given = [self.original.get(r.recipient, r.recipient) for r in self.rcpts]
+        return [r for r in given if r not in self.refused]
 
 
 def _require(ok: bool, message: str, capability: str) -> None:
@@ -148,12 +152,15 @@ def _mail_params(
             "encode it as 7-bit (quoted-printable or base64) first",
             "8BITMIME",
         )
-    if msg.needs_smtputf8:
+    utf8_envelope = not msg.sender.isascii() or not all(r.isascii() for r in msg.recipients)
+    if msg.utf8_headers:
         _require(
             caps.smtputf8,
-            "the message needs SMTPUTF8 (a non-ASCII address or header), which the server lacks",
+            "the header has raw UTF-8 (RFC 6532), which needs SMTPUTF8; the server lacks it. "
+            "Encode the header with RFC 2047 encoded-words instead",
             "SMTPUTF8",
         )
+    if caps.smtputf8 and (utf8_envelope or msg.utf8_headers):
         params["SMTPUTF8"] = None
     if options.ret or options.envid:
         _require(caps.dsn, "DSN options need the DSN extension", "DSN")
@@ -184,15 +191,46 @@ def _rcpt_params(caps: Capabilities, recipient: str, options: SendOptions) -> di
     return params
 
 
+def envelope_address(address: str, smtputf8: bool) -> str:
+    """The form of ``address`` to put on the wire.
+
+    ASCII addresses, and any address when SMTPUTF8 is in use (RFC 6531 §3.3),
+    go as they are. Otherwise a non-ASCII domain is converted to its IDNA
+    A-label form (RFC 5890, as RFC 6531 §3.2 suggests for downgrades), and
+    a non-ASCII local part cannot be sent at all.
+
+    Raises:
+        NotSupportedError: a non-ASCII local part without SMTPUTF8.
+        ValueError: a domain that IDNA cannot encode.
+    """
+    if address.isascii() or smtputf8:
+        return address
+    local, at, domain = address.rpartition("@")
+    if not at or not local.isascii():
+        raise NotSupportedError(
+            f"{address!r} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531); "
+            "the server does not offer it",
+            capability="SMTPUTF8",
+        )
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"cannot encode the domain of {address!r} with IDNA: {exc}") from None
+    return f"{local}@{ascii_domain}"
+
+
 def _plan(conn: Connection, msg: PreparedMessage, options: SendOptions) -> _Transaction:
     caps = conn.capabilities or Capabilities()
     use_bdat = options.use_bdat if options.use_bdat is not None else options.binarymime
     _require(not use_bdat or caps.chunking, "BDAT needs the CHUNKING extension", "CHUNKING")
     params = _mail_params(caps, conn.tls_active, msg, options, use_bdat)
-    mail = MailFrom(msg.sender, params)
-    rcpts = [RcptTo(r, _rcpt_params(caps, r, options)) for r in msg.recipients]
+    sender = envelope_address(msg.sender, caps.smtputf8) if msg.sender else ""
+    mail = MailFrom(sender, params)
+    wire = {r: envelope_address(r, caps.smtputf8) for r in msg.recipients}
+    rcpts = [RcptTo(wire[r], _rcpt_params(caps, r, options)) for r in msg.recipients]
     allow_8bit = params.get("BODY") in ("8BITMIME", "BINARYMIME")
-    return _Transaction(msg, mail, rcpts, use_bdat, allow_8bit)
+    original = {w: r for r, w in wire.items()}
+    return _Transaction(msg, mail, rcpts, use_bdat, allow_8bit, original=original)
 
 
 # --------------------------------------------------------------------------
@@ -217,7 +255,7 @@ def _read_envelope(conn: Connection, txn: _Transaction) -> Flow[None]:
         for _ in txn.rcpts:
             reply = yield from next_reply(conn)
             if not reply.is_positive and reply.recipient is not None:
-                txn.refused[reply.recipient] = reply
+                txn.refused[txn.original.get(reply.recipient, reply.recipient)] = reply
         if not txn.use_bdat:
             txn.data_reply = yield from next_reply(conn)
         return
@@ -226,7 +264,7 @@ def _read_envelope(conn: Connection, txn: _Transaction) -> Flow[None]:
     for rcpt in txn.rcpts:
         reply = yield from command(conn, rcpt)
         if not reply.is_positive:
-            txn.refused[rcpt.recipient] = reply
+            txn.refused[txn.original.get(rcpt.recipient, rcpt.recipient)] = reply
     if txn.accepted and not txn.use_bdat:
         txn.data_reply = yield from command(conn, Data())
 
@@ -276,7 +314,7 @@ def _send_content(
     Each chunk is written when the next one is queued, so the last chunk, the
     end of data and whatever ``then`` queues go out in one write.
     """
-    accepted = txn.accepted
+    accepted = txn.accepted  # fixed now: a batch's next MAIL may follow before the replies
     chunks = _checked(txn.msg.chunks, txn.allow_8bit)
     sent_bdat = 0
     try:
@@ -304,11 +342,11 @@ def _send_content(
         then()
     yield from flush(conn)
     expected = len(accepted) if conn.lmtp else 1
-    return (yield from _final_replies(conn, accepted, expected, before=sent_bdat))
+    return (yield from _final_replies(conn, txn, expected, before=sent_bdat))
 
 
 def _final_replies(
-    conn: Connection, accepted: list[str], expected: int, *, before: int = 0
+    conn: Connection, txn: _Transaction, expected: int, *, before: int = 0
 ) -> Flow[list[Reply]]:
     """The replies to the end of data; a loss before them is OutcomeUnknown.
 
@@ -325,11 +363,11 @@ def _final_replies(
         for _ in range(expected):
             replies.append((yield from next_reply(conn)))
     except (ConnectionLost, Timeout) as exc:
-        settled = {r.recipient for r in replies if r.recipient}
+        settled = {txn.original.get(r.recipient, r.recipient) for r in replies if r.recipient}
         raise OutcomeUnknown(
             "the connection was lost after the message was sent and before the server "
             "confirmed it; it may or may not have been delivered",
-            recipients=[r for r in accepted if r not in settled],
+            recipients=[r for r in txn.accepted if r not in settled],
         ) from exc
     if failure is not None:
         raise reply_error(failure, "BDAT")
@@ -342,7 +380,8 @@ def _result(conn: Connection, txn: _Transaction, finals: list[Reply]) -> SendRes
     if conn.lmtp:
         for reply in finals:
             assert reply.recipient is not None
-            (accepted if reply.is_positive else refused)[reply.recipient] = reply
+            who = txn.original.get(reply.recipient, reply.recipient)
+            (accepted if reply.is_positive else refused)[who] = reply
         if not accepted:
             last = finals[-1]
             raise RecipientRefused(last.code, last.text, last.enhanced, refused=refused)

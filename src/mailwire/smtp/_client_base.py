@@ -88,7 +88,10 @@ class ClientBase:
         self._local_hostname = local_hostname
         self.transcript = transcript if transcript is not None else Transcript()
         self.connection = Connection(
-            lmtp=self._lmtp, limits=limits, tls_active=self.tls is TLSMode.IMPLICIT
+            lmtp=self._lmtp,
+            limits=limits,
+            tls_active=self.tls is TLSMode.IMPLICIT,
+            annotate=self.transcript.event,
         )
         self._driver_args: dict[str, Any] = {
             "tls": self.tls,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+from collections.abc import Callable
 
 from mailwire._core import CoreBase, poisons
 from mailwire._flow import NEED_DATA, NeedData
@@ -58,7 +59,28 @@ from mailwire.smtp.commands import (
 )
 from mailwire.smtp.events import ConnectionClosed, Reply
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "describe_reply"]
+
+# RFC 5321 §4.2.1: what the first digit of a reply code says.
+_CLASSES = {
+    2: "positive completion",
+    3: "positive intermediate: go on",
+    4: "transient failure: try again later",
+    5: "permanent failure",
+}
+
+
+def describe_reply(reply: Reply, before: State, after: State) -> str:
+    """One line for learners: the reply, what it answers and means, the state change."""
+    answers = reply.command.verb if reply.command is not None else "the connection"
+    if reply.command is None and before is State.GREETING:
+        answers = "the greeting"
+    meaning = _CLASSES.get(reply.code // 100, "unknown class")
+    status = f" {'.'.join(map(str, reply.enhanced))}" if reply.enhanced else ""
+    who = f" for {reply.recipient}" if reply.recipient else ""
+    change = f"{before.name} -> {after.name}" if before is not after else f"stays {after.name}"
+    return f"{reply.code}{status} to {answers}{who}: {meaning} (RFC 5321 §4.2.1); {change}"
+
 
 Event = Reply | ConnectionClosed
 
@@ -80,6 +102,9 @@ class Connection(CoreBase):
         limits: bounds on what the server can make us hold.
         tls_active: the connection is already inside TLS (implicit TLS,
             RFC 8314); the driver did the handshake before the greeting.
+        annotate: called with a one-line explanation of every command sent
+            and reply received (what it was, the state before and after, the
+            RFC section); clients pass their transcript's ``event``.
 
     Attributes:
         state: the :class:`State`.
@@ -90,7 +115,12 @@ class Connection(CoreBase):
     """
 
     def __init__(
-        self, *, lmtp: bool = False, limits: Limits = DEFAULT_LIMITS, tls_active: bool = False
+        self,
+        *,
+        lmtp: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        tls_active: bool = False,
+        annotate: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(limits, max_line_length=limits.max_reply_line_length)
         self.lmtp = lmtp
@@ -98,6 +128,7 @@ class Connection(CoreBase):
         self.capabilities: Capabilities | None = None
         self.tls_active = tls_active
         self.authenticated = False
+        self._annotate = annotate
         self._reader = ReplyReader(limits)
         self._pending: collections.deque[_Pending] = collections.deque()
         self._stuffer: DataStuffer | None = None
@@ -137,6 +168,7 @@ class Connection(CoreBase):
         if isinstance(command, Lhlo) != self.lmtp and isinstance(command, Ehlo | Lhlo | Helo):
             expected = "LHLO" if self.lmtp else "EHLO or HELO"
             raise LocalProtocolError(f"this session uses {expected}, not {command.verb}")
+        before = self.state
         pending = self._write(command)
         if isinstance(command, Rset | MailFrom):
             self.accepted, self._rcpt_order = [], collections.deque()
@@ -154,6 +186,8 @@ class Connection(CoreBase):
         if pending is not None:
             pending.state_after = self.state
             self._pending.append(pending)
+        if self._annotate is not None and not isinstance(command, Content):
+            self._annotate(f"{command.verb} sent: {before.name} -> {self.state.name} ({row.rfc})")
 
     def _write(self, command: Command) -> _Pending | None:
         """Serialise; return the pending entry (``None``: no reply is due)."""
@@ -211,7 +245,11 @@ class Connection(CoreBase):
             if self._buffer.eof:
                 return self._end_of_stream()
             return NEED_DATA
-        return self._dispatch(reply)
+        before = self.state
+        reply = self._dispatch(reply)
+        if self._annotate is not None:
+            self._annotate(describe_reply(reply, before, self.state))
+        return reply
 
     def _end_of_stream(self) -> ConnectionClosed:
         if self._pending or self._reader.in_reply or len(self._buffer):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real mail servers the interop tests run on loopback: Dovecot
-# (IMAP, POP3, LMTP, SASL) and Postfix, from Debian's packages.
+# (IMAP, POP3, LMTP, SASL) and Postfix, from Debian's packages; and tshark,
+# which dissects the pcapng files the transcripts export.
 #
 #   sudo bash .ci/install-servers.sh
 #
@@ -9,7 +10,8 @@
 # instances, each in a temporary directory; see tests/lab/).
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix)
+# tshark checks the pcapng export (tests/interop/test_pcapng_export.py).
+PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix tshark)
 APT_OPTS=(
     -o DPkg::Lock::Timeout=300          # wait for another apt/dpkg run instead of failing
     -o Dpkg::Options::=--force-confdef  # never ask about conffiles on a reinstall
@@ -48,6 +50,8 @@ export DEBCONF_NONINTERACTIVE_SEEN=true
 # Postfix asks "General mail configuration type"; "No configuration" writes no
 # /etc/postfix/main.cf at all, and the tests bring their own configuration.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# wireshark-common asks whether non-root users may capture; no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 
 # Without systemd (containers, CI), the maintainer scripts would start Dovecot
 # on *:143/993/110/995 and Postfix on *:25 right after unpacking. A

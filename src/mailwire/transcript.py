@@ -102,6 +102,10 @@ class Transcript:
     ) -> None:
         self.records: list[Record] = []
         self.keep_secrets = keep_secrets
+        #: "smtp", "lmtp", "pop3" or "imap", set by the client (for exports).
+        self.protocol: str | None = None
+        #: The TLS key-log file this session wrote to, if any (for exports).
+        self.keylog_file: str | None = None
         self._clock = clock
         self._max_data_bytes = max_data_bytes
         self._kept = 0
@@ -117,6 +121,23 @@ class Transcript:
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
+
+    def export_pcapng(self, path: str | os.PathLike[str], *, reveal_secrets: bool = False) -> int:
+        """Write the session as a pcapng capture for Wireshark or tshark.
+
+        By default the application bytes go out with every secret replaced
+        (the TLS handshake noted in a packet comment): safe to share. With
+        ``reveal_secrets=True`` the real TLS records are written with this
+        session's key log embedded, so anyone holding the file can read
+        everything, AUTH included; that needs a transcript recorded with
+        ``keep_secrets=True`` and a client given ``keylog_file``.
+
+        Returns:
+            The number of frames written.
+        """
+        from mailwire._pcapng import write_pcapng
+
+        return write_pcapng(self, path, reveal_secrets=reveal_secrets)
 
     # ---------------------------------------------------------------- feeding
 

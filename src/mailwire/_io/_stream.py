@@ -105,6 +105,8 @@ class Stream:
         """The SSL context to use, made on first need."""
         from mailwire.tls import create_context
 
+        if self._keylog_file is not None:
+            self.transcript.keylog_file = os.fspath(self._keylog_file)
         if self._ssl_context is None:
             self._ssl_context = create_context(keylog_file=self._keylog_file)
         else:

@@ -87,6 +87,7 @@ class ClientBase:
         self.limits = limits
         self._local_hostname = local_hostname
         self.transcript = transcript if transcript is not None else Transcript()
+        self.transcript.protocol = self._protocol
         self.connection = Connection(
             lmtp=self._lmtp,
             limits=limits,

@@ -43,8 +43,8 @@ from mailwire.imap.events import (
     IdData,
     ListData,
     MetadataData,
-    Namespace,
     NamespaceData,
+    NamespaceInfo,
     Quota,
     QuotaResource,
     QuotaRoot,
@@ -240,7 +240,7 @@ def _id(d: Decoder) -> IdData:
     return IdData(params)
 
 
-def _namespace_list(d: Decoder) -> tuple[Namespace, ...]:
+def _namespace_list(d: Decoder) -> tuple[NamespaceInfo, ...]:
     if d.peek().upper() == b"NIL":
         d.next()
         return ()
@@ -254,7 +254,7 @@ def _namespace_list(d: Decoder) -> tuple[Namespace, ...]:
         while not d.skip_close():
             name = d.string().decode("utf-8", "replace").upper()
             extensions[name] = d.text_list()
-        out.append(Namespace(prefix, delimiter or None, extensions))
+        out.append(NamespaceInfo(prefix, delimiter or None, extensions))
     return tuple(out)
 
 

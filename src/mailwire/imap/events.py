@@ -38,8 +38,8 @@ __all__ = [
     "IdData",
     "ListData",
     "MetadataData",
-    "Namespace",
     "NamespaceData",
+    "NamespaceInfo",
     "Quota",
     "QuotaResource",
     "QuotaRoot",
@@ -237,7 +237,7 @@ class IdData(Response):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Namespace:
+class NamespaceInfo:
     """One namespace of a NAMESPACE response (RFC 2342, RFC 9051 §7.3.3).
 
     Attributes:
@@ -255,9 +255,9 @@ class Namespace:
 class NamespaceData(Response):
     """``* NAMESPACE`` (RFC 9051 §7.3.3): personal, other users', shared."""
 
-    personal: tuple[Namespace, ...]
-    other: tuple[Namespace, ...]
-    shared: tuple[Namespace, ...]
+    personal: tuple[NamespaceInfo, ...]
+    other: tuple[NamespaceInfo, ...]
+    shared: tuple[NamespaceInfo, ...]
     defects: tuple[Defect, ...] = ()
 
 

@@ -139,6 +139,18 @@ class Transcript:
 
         return write_pcapng(self, path, reveal_secrets=reveal_secrets)
 
+    def to_mermaid(self, reveal_secrets: bool = False) -> str:
+        """The session as a Mermaid ``sequenceDiagram`` (secrets redacted)."""
+        from mailwire._transcript_views import to_mermaid
+
+        return to_mermaid(self.render(reveal_secrets=reveal_secrets))
+
+    def to_html(self, reveal_secrets: bool = False, title: str = "mailwire transcript") -> str:
+        """The session as a self-contained HTML page (no external reference)."""
+        from mailwire._transcript_views import to_html
+
+        return to_html(self.render(reveal_secrets=reveal_secrets), title)
+
     # ---------------------------------------------------------------- feeding
 
     def add(

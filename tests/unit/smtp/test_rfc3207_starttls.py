@@ -223,8 +223,18 @@ def test_capabilities_before_tls_are_forgotten() -> None:
     assert conn.state is State.READY
 
 
-def test_authentication_state_does_not_survive_into_tls_unasked() -> None:
-    conn = at_go_ahead()
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: tls_established() resets capabilities and state but keeps "
+    "authenticated=True from an AUTH done before STARTTLS (connection.py tls_established)",
+)
+def test_authentication_before_tls_is_forgotten() -> None:
+    """§4.2: "the SMTP protocol is reset to the initial state (the state in SMTP after
+    a server issues a 220 service ready greeting)" - in which nobody is authenticated."""
+    conn = ready()
+    exchange(conn, Auth("PLAIN", b"\0user\0pass"), b"235 2.7.0 ok\r\n")
+    assert conn.authenticated
+    exchange(conn, StartTLS(), b"220 go ahead\r\n")
     conn.tls_established()
     assert not conn.authenticated
 

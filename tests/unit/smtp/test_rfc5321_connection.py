@@ -213,6 +213,20 @@ def test_mailkit_greeting_not_ready() -> None:
     assert drain(conn) == [ConnectionClosed()]
 
 
+@pytest.mark.parametrize(
+    "greeting", [b"500 5.5.1 what\r\n", b"250 hello\r\n", b"354 go\r\n", b"450 later\r\n"]
+)
+def test_any_other_greeting_allows_nothing_but_quit(greeting: bytes) -> None:
+    """§4.3.2: connection establishment is 220, else 554. S8: an odd greeting must
+    never lead to EHLO, AUTH or MAIL being sent."""
+    for command in (Ehlo("c.example"), Helo("c.example"), MailFrom("a@example.org")):
+        conn = greeted(greeting=greeting)
+        assert conn.state is State.REFUSED
+        with pytest.raises(LocalProtocolError):
+            conn.send(command)
+        assert conn.data_to_send() == b""
+
+
 @pytest.mark.parametrize("data", [b"", b"22", b"220 partial line"])
 def test_closed_before_the_greeting(data: bytes) -> None:
     conn = Connection()

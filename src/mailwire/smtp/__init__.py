@@ -54,6 +54,7 @@ from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import ConnectionClosed, Reply
 
 if TYPE_CHECKING:
+    from mailwire.smtp._replay import Step, replay
     from mailwire.smtp._send import SendOptions, SendResult
     from mailwire.smtp.aio import AsyncClient, AsyncLMTPClient
     from mailwire.smtp.client import Client, LMTPClient
@@ -92,8 +93,10 @@ __all__ = [
     "SendResult",
     "StartTLS",
     "State",
+    "Step",
     "Vrfy",
     "parse_enhanced",
+    "replay",
 ]
 
 _LAZY = {
@@ -101,6 +104,8 @@ _LAZY = {
     "LMTPClient": "mailwire.smtp.client",
     "AsyncClient": "mailwire.smtp.aio",
     "AsyncLMTPClient": "mailwire.smtp.aio",
+    "replay": "mailwire.smtp._replay",
+    "Step": "mailwire.smtp._replay",
     "SendOptions": "mailwire.smtp._send",
     "SendResult": "mailwire.smtp._send",
 }

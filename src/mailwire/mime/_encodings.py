@@ -89,7 +89,11 @@ def decode_body(body: bytes, encoding: str, defects: list[Defect]) -> bytes:
 
 
 def _decode_uu(body: bytes, defects: list[Defect]) -> bytes:
-    """The historical uuencode form (not a MIME encoding; read as ``email`` does)."""
+    """The historical uuencode form (not a MIME encoding; read as ``email`` does).
+
+    A body that does not decode cleanly is returned as received: RFC 2049 §2
+    leaves a body whose encoding cannot be undone opaque.
+    """
     begin = _UU_BEGIN.search(body)
     if begin is None:
         defects.append(Defect("uuencode-begin", "no begin line", "RFC 2049 §2"))
@@ -105,7 +109,11 @@ def _decode_uu(body: bytes, defects: list[Defect]) -> bytes:
         except binascii.Error:
             # Some writers pad short lines wrongly; the count byte decides.
             count = (line[0] - 32) & 63
-            out += binascii.a2b_uu(line[: (count * 4 + 5) // 3 + 1])[:count]
+            try:
+                out += binascii.a2b_uu(line[: (count * 4 + 5) // 3 + 1])[:count]
+            except binascii.Error:
+                defects.append(Defect("uuencode-broken", "kept as received", "RFC 2049 §2"))
+                return body
     return bytes(out)
 
 

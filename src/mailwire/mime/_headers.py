@@ -214,7 +214,9 @@ class Headers:
 
     def decode(self, name: str, raw: bytes) -> str:
         """Decode one raw value of the field ``name`` (see :meth:`get`)."""
-        text = decode_text(unfold(raw), self._defects).strip(" \t")
+        # Leading white space is folding; trailing white space belongs to an
+        # unstructured value (RFC 5322 §3.2.5), as ``email`` keeps it too.
+        text = decode_text(unfold(raw), self._defects).lstrip(" \t")
         key = name.lower()
         if key in ADDRESS_FIELDS:
             from mailwire.mime.address import format_address_list, parse_address_list

@@ -294,6 +294,12 @@ class _Parser:
 
     def addr_spec(self, words: list[tuple[str, str, bool]]) -> str:
         local = self.local_part(words)
+        if not self.is_special("@") and (
+            self.is_special(">") or self.is_special(",") or self.peek()[0] == _END
+        ):
+            # RFC 822 era local names ("nsb", "Name <nsb>"): no domain.
+            self.defects.append(Defect("no-domain", f"{local!r} has no domain", _RFC))
+            return local
         self.expect("@")
         return f"{local}@{self.domain()}"
 
@@ -422,7 +428,11 @@ def parse_address_list(
             continue
         if strict:
             for defect in found[before:]:
-                if defect.code in ("encoded-word-in-addr-spec", "unquoted-address-as-name"):
+                if defect.code in (
+                    "encoded-word-in-addr-spec",
+                    "unquoted-address-as-name",
+                    "no-domain",
+                ):
                     raise MIMEDefectError(defect)
         items.append(item)
     return items

@@ -108,7 +108,7 @@ class Entity:
         self._parts: list[Entity] | None = None
         self._preamble = self._epilogue = (end, end)
         self._header_start = start
-        if depth == 0 and parent is None:
+        if parent is None or parent.content_type in _MESSAGE_TYPES:
             self._header_start = self._skip_envelope_lines(ctx.data, start, end)
         fields_end, self.body_start, clean = _headers.header_block_end(
             ctx.data, self._header_start, end
@@ -133,13 +133,14 @@ class Entity:
         """Skip a UTF-8 byte order mark and an mbox ``From `` line at the top.
 
         Neither is part of an RFC 5322 message, but files saved from mail
-        programs carry them; the header block starts after them.
+        programs carry them (an embedded message may carry the ``>From ``
+        form that mbox quoting made of it); the header block starts after.
         """
         pos = start
         if data.startswith(b"\xef\xbb\xbf", pos):
             pos += 3
             self._defects.append(Defect("byte-order-mark", "skipped", "RFC 5322 §2.1"))
-        if data.startswith(b"From ", pos):
+        if data.startswith(b"From ", pos) or data.startswith(b">From ", pos):
             line_end = data.find(b"\n", pos, end)
             pos = end if line_end < 0 else line_end + 1
             self._defects.append(Defect("mbox-from-line", "skipped", "RFC 4155"))

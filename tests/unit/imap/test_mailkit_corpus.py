@@ -128,7 +128,8 @@ def test_nil_and_empty_delimiters() -> None:
 def test_exchange_bare_copyuid_line() -> None:
     first = read_all([corpus_bytes("exchange/issue115.txt")])[0]
     assert isinstance(first, StatusResponse)
-    assert first.status == "OK" and first.code is not None
+    assert first.status == "OK"
+    assert first.code is not None
     assert first.code.name == "COPYUID"
     assert [d.kind for d in first.defects] == ["missing-star"]
 
@@ -146,7 +147,7 @@ def test_domino_extra_parentheses() -> None:
 
 
 def test_yandex_empty_section() -> None:
-    (fetch, done) = read_all([corpus_bytes("yandex/getbodypart-missing-content.txt")])
+    (fetch, _done) = read_all([corpus_bytes("yandex/getbodypart-missing-content.txt")])
     assert isinstance(fetch, FetchData)
     assert fetch.sections["BODY[2]"] is None
     assert fetch.sections["BODY[2.MIME]"].startswith(b"Content-Disposition: attachment;")  # type: ignore[union-attr]
@@ -201,4 +202,5 @@ def test_status_namespace_and_greetings() -> None:
     ns = read_all([corpus_bytes("common/namespace.txt")])[0]
     assert isinstance(ns, NamespaceData)
     greeting = read_all([corpus_bytes("common/preauth-capability-greeting.txt")])[0]
-    assert isinstance(greeting, StatusResponse) and greeting.status == "PREAUTH"
+    assert isinstance(greeting, StatusResponse)
+    assert greeting.status == "PREAUTH"

@@ -27,7 +27,7 @@ from typing import Any
 from mailwire.errors import NestingTooDeep
 from mailwire.imap._decode import decode_header_text, parse_header_date, parse_internaldate
 from mailwire.imap._frames import StreamedLiteral
-from mailwire.imap._lexer import CLOSE, DQUOTE, LBRACE, OPEN, TILDE, Decoder
+from mailwire.imap._lexer import CLOSE, DQUOTE, LF, OPEN, Decoder
 from mailwire.imap._utf7 import decode_mailbox_name
 from mailwire.imap.events import FetchData
 from mailwire.imap.structures import EMPTY, Address, BodyStructure, Envelope
@@ -236,7 +236,7 @@ def _section_value(d: Decoder, key: str, out: dict[str, Any]) -> None:
         d.defect("missing-value", f"{key} without a value")
         out.setdefault("sections", {})[key] = None
         return
-    if first in (LBRACE, TILDE):
+    if tok[-1] == LF:
         d.pos += 1
         data = d.literal(tok)
         if isinstance(data, StreamedLiteral):
@@ -332,7 +332,7 @@ def msg_att(d: Decoder, seq: int) -> FetchData:
             extra += 1
             d.defect("extra-parentheses", "a FETCH item wrapped in parentheses")
             continue
-        if first in (DQUOTE, LBRACE, TILDE):
+        if first == DQUOTE or name[-1] == LF:
             d.pos -= 1
             raise d.error("expected a FETCH item name")
         key = name.upper()

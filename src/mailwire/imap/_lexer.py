@@ -37,7 +37,7 @@ from mailwire.imap._frames import StreamedLiteral
 from mailwire.imap.events import Defect
 from mailwire.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["HARD_DEPTH", "Decoder", "Value", "count_parens", "shorten", "unquote"]
+__all__ = ["HARD_DEPTH", "LF", "Decoder", "Value", "count_parens", "shorten", "unquote"]
 
 #: Deepest nesting any recursive parser here will follow, whatever the limits
 #: say: each level costs a few Python frames and the default recursion limit
@@ -62,6 +62,7 @@ CLOSE = 41  # ")"
 DQUOTE = 34
 LBRACE = 123  # "{"
 TILDE = 126  # "~"
+LF = 10  # the last octet of a literal token, and of no other token
 
 
 def shorten(data: bytes, limit: int = 80) -> str:
@@ -191,7 +192,7 @@ class Decoder:
         if first == DQUOTE:
             inner = tok[1:-1]
             return _ESCAPE.sub(rb"\1", inner) if b"\\" in inner else inner
-        if first in (LBRACE, TILDE):
+        if tok[-1] == LF:
             return self.literal_bytes(tok)
         if tok == b"NIL" or tok.upper() == b"NIL":
             return None
@@ -210,7 +211,7 @@ class Decoder:
         """``astring = 1*ASTRING-CHAR / string``."""
         tok = self.toks[self.pos]
         first = tok[0]
-        if first in (DQUOTE, LBRACE, TILDE):
+        if first == DQUOTE or tok[-1] == LF:
             return self.string()
         if first in (OPEN, CLOSE):
             raise self.error("expected an astring")
@@ -229,7 +230,7 @@ class Decoder:
         """``atom``: any atom-like token."""
         tok = self.toks[self.pos]
         first = tok[0]
-        if first in (OPEN, CLOSE, DQUOTE, LBRACE):
+        if first in (OPEN, CLOSE, DQUOTE) or tok[-1] == LF:
             raise self.error("expected an atom")
         self.pos += 1
         return tok
@@ -265,7 +266,7 @@ class Decoder:
             if tok == b")":
                 break
             first = tok[0]
-            if first in (OPEN, DQUOTE, LBRACE):
+            if first in (OPEN, DQUOTE) or tok[-1] == LF:
                 self.pos = pos - 1
                 raise self.error("expected a flag")
             flags.append(tok.decode("utf-8", "replace"))
@@ -310,7 +311,7 @@ class Decoder:
                 item = tuple(stack.pop())
             elif first == DQUOTE:
                 item = unquote(tok)
-            elif first in (LBRACE, TILDE):
+            elif tok[-1] == LF:
                 item = self.literal_bytes(tok)
             elif tok.isdigit() and tok.isascii():
                 item = int(tok)

@@ -34,6 +34,7 @@ KNOWN = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_IGNORABLE = _B64_ALPHABET + b"=\r\n \t"
 _QP_TRAILING = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
+_QP_SPACE_EOL = re.compile(rb"[ \t](?:\r?\n|\Z)")
 _UU_END = re.compile(rb"^end\s*$", re.MULTILINE)
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.MULTILINE)
 
@@ -59,19 +60,21 @@ def _repair_base64(body: bytes, defects: list[Defect]) -> bytes:
     return binascii.a2b_base64(clean)
 
 
-def decode_body(body: bytes, encoding: str, defects: list[Defect]) -> bytes:
+def decode_body(body: bytes, encoding: str, defects: list[Defect], *, check: bool = False) -> bytes:
     """Remove the transfer encoding of a leaf body.
 
     Args:
         body: the bytes between the header block and the part's end.
         encoding: the lower-cased Content-Transfer-Encoding (``""`` = 7bit).
         defects: where problems are recorded.
+        check: also look for problems that do not change the result (junk
+            skipped inside base64), at the cost of one more pass.
 
     Returns:
         The decoded bytes; for identity and unknown encodings, ``body``.
     """
     if encoding == "base64":
-        if body.translate(None, _B64_IGNORABLE):
+        if check and body.translate(None, _B64_IGNORABLE):
             defects.append(
                 Defect("base64-junk", "characters outside the alphabet skipped", "RFC 2045 §6.8")
             )
@@ -80,7 +83,7 @@ def decode_body(body: bytes, encoding: str, defects: list[Defect]) -> bytes:
         except binascii.Error:
             return _repair_base64(body, defects)
     if encoding == "quoted-printable":
-        if b" \n" in body or b"\t\n" in body or b" \r\n" in body or b"\t\r\n" in body:
+        if _QP_SPACE_EOL.search(body):
             body = _QP_TRAILING.sub(b"", body)
         return binascii.a2b_qp(body)
     if encoding in ("x-uuencode", "uuencode", "x-uue", "uue"):

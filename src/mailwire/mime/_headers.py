@@ -158,6 +158,19 @@ class Headers:
         """Field names in order, as received (repeated names repeated)."""
         return [name for name, _ in self._fields]
 
+    def repeated_singletons(self) -> list[str]:
+        """Names (lower case) of once-only fields that occur more than once (S42)."""
+        return [
+            name
+            for name, numbers in self._index.items()
+            if len(numbers) > 1 and name in SINGLETON_FIELDS
+        ]
+
+    def first_raw(self, name: str) -> bytes | None:
+        """The first value's bytes, whether or not the field repeats (internal use)."""
+        numbers = self._index.get(name)
+        return None if numbers is None else self._fields[numbers[0]][1]
+
     def count(self, name: str) -> int:
         """How many times the field occurs."""
         return len(self._index.get(name.lower(), ()))

@@ -60,6 +60,18 @@ _DOT_ATOM = re.compile(
 _ATEXT_ONLY = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ \x80-\U0010ffff]*\Z")
 _LDH = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\Z")
 
+# A fast path for the common shapes ("Name" <a@b>, Name <a@b>, a@b): one
+# regex over the whole list; anything else (comments, groups, escapes,
+# routes, non-ASCII addresses, empty elements) goes to the full parser.
+_FAST_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+_FAST_SPEC = rf"{_FAST_ATEXT}(?:\.{_FAST_ATEXT})*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+_FAST_ENTRY = (
+    rf'(?:"([^"\\\r\n]*)"|([^"\\,;:<>@()\[\]\r\n]*?))[ \t]*<({_FAST_SPEC})>'
+    rf"|({_FAST_SPEC})"
+)
+_FAST_ITEM = re.compile(rf"[ \t]*(?:{_FAST_ENTRY})[ \t]*(?:,|\Z)")
+_FAST_SPECIALS = re.compile(r"[()\\:;\[]")
+
 # Token kinds.
 _WORD, _QS, _DLIT, _SPECIAL, _END = "word", "qs", "dlit", "special", "end"
 
@@ -395,6 +407,9 @@ def parse_address_list(
             grammar (S46), or an encoded-word inside an addr-spec (S45).
     """
     found: list[Defect] = [] if defects is None else defects
+    fast = _fast_list(text)
+    if fast is not None:
+        return fast
     try:
         tokens = _tokens(text)
     except _SyntaxError as exc:
@@ -435,6 +450,52 @@ def parse_address_list(
                 ):
                     raise MIMEDefectError(defect)
         items.append(item)
+    return items
+
+
+def _fast_name(words: str) -> str | None:
+    pieces: list[str] = []
+    previous_encoded = False
+    for word in words.split():
+        encoded = "=?" in word
+        if encoded:
+            if not _ENCODED_WORD.match(word):
+                return None
+            word = _rfc2047.decode_words(word)  # noqa: PLW2901
+        if pieces and not (encoded and previous_encoded):
+            pieces.append(" ")
+        pieces.append(word)
+        previous_encoded = encoded
+    return "".join(pieces)
+
+
+def _fast_list(text: str) -> list[Address | Group] | None:
+    """The common shapes without tokenizing; ``None`` sends to the full parser."""
+    if _FAST_SPECIALS.search(text) or not text.strip():
+        return None
+    items: list[Address | Group] = []
+    pos, end = 0, len(text)
+    while pos < end:
+        match = _FAST_ITEM.match(text, pos)
+        if match is None or match.end() == pos:
+            return None
+        quoted, bare_name, angle, spec = match.groups()
+        if spec is not None:
+            items.append(Address("", spec))
+        else:
+            if quoted is not None:
+                if "=?" in quoted:
+                    return None
+                name = quoted
+            else:
+                fast = _fast_name(bare_name)
+                if fast is None:
+                    return None
+                name = fast
+            items.append(Address(name.strip(), angle))
+        pos = match.end()
+        if text[pos - 1 : pos] == "," and not text[pos:].strip():
+            return None  # a trailing empty element: let the full parser see it
     return items
 
 

@@ -39,6 +39,25 @@ _IDENTITY = frozenset({"7bit", "8bit", "binary"})
 _UU = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 
+_TYPE_CACHE: dict[bytes, tuple[str, tuple[tuple[str, str], ...], tuple[Defect, ...]]] = {}
+
+
+def _parsed_type(raw: bytes) -> tuple[str, tuple[tuple[str, str], ...], tuple[Defect, ...]]:
+    """A Content-Type value read once per distinct value (they repeat a lot)."""
+    cached = _TYPE_CACHE.get(raw)
+    if cached is not None:
+        return cached
+    found: list[Defect] = []
+    text = _headers.decode_text(_headers.unfold(raw), found).strip()
+    kind, rest = _params.parse_value(text, found, media_type=True)
+    params = _params.parse_params(rest, found)
+    result = (kind, tuple(params.items()), tuple(found))
+    if len(_TYPE_CACHE) >= 1024:
+        _TYPE_CACHE.clear()
+    _TYPE_CACHE[raw] = result
+    return result
+
+
 class _Context:
     """What all entities of one parse share: the buffer, the mode, the count."""
 
@@ -175,35 +194,38 @@ class Entity:
         if self._headers is None:
             headers = _headers.Headers.from_block(self.header_bytes, self._defects)
             self._headers = headers
-            for name in _headers.SINGLETON_FIELDS:
-                if headers.count(name) > 1:
-                    defect = Defect(
-                        "duplicate-header",
-                        f"{name} occurs {headers.count(name)} times; the first is used "
-                        "for the MIME structure, get() refuses to choose",
-                        "RFC 5322 §3.6",
-                    )
-                    if self._ctx.strict:
-                        raise DuplicateHeaderError(defect)
-                    self._defects.append(defect)
+            for name in headers.repeated_singletons():
+                defect = Defect(
+                    "duplicate-header",
+                    f"{name} occurs {headers.count(name)} times; the first is used "
+                    "for the MIME structure, get() refuses to choose",
+                    "RFC 5322 §3.6",
+                )
+                if self._ctx.strict:
+                    raise DuplicateHeaderError(defect)
+                self._defects.append(defect)
         return self._headers
 
     def _first(self, name: str) -> str | None:
-        values = self.headers.raw_all(name)
-        if not values:
+        # The first occurrence decides the structure (a defect was recorded
+        # for a repeated field when the headers were read, S42).
+        value = self.headers.first_raw(name)
+        if value is None:
             return None
-        return _headers.decode_text(_headers.unfold(values[0]), self._defects).strip()
+        return _headers.decode_text(_headers.unfold(value), self._defects).strip()
 
     # ------------------------------------------------------ content type --
 
     def _load_type(self) -> str:
-        value = self._first("content-type")
+        raw = self.headers.first_raw("content-type")
         kind = ""
-        if value is not None:
-            kind, rest = _params.parse_value(value, self._defects, media_type=True)
-            self._params = _params.parse_params(rest, self._defects)
-            if not kind and self._ctx.strict:
-                raise MIMEDefectError(self._defects[-1])
+        if raw is not None:
+            kind, params, found = _parsed_type(raw)
+            self._params = dict(params)
+            if found:
+                if self._ctx.strict:
+                    raise MIMEDefectError(found[0])
+                self._defects.extend(found)
         if not kind:
             kind = self._default_type  # RFC 2045 §5.2
             if kind == "text/plain" and "charset" not in self._params:
@@ -386,11 +408,14 @@ class Entity:
         For multiparts and embedded messages, the body as received (RFC 2045
         §6.4: they carry no encoding of their own).
         """
+        return self._content(check=False)
+
+    def _content(self, *, check: bool) -> bytes:
         body = self.body_bytes
         kind = self.content_type
         if kind.startswith("multipart/"):
             return body
-        return _encodings.decode_body(body, self.transfer_encoding, self._defects)
+        return _encodings.decode_body(body, self.transfer_encoding, self._defects, check=check)
 
     @property
     def charset(self) -> str | None:
@@ -436,7 +461,7 @@ class Entity:
         _ = self.headers
         _ = self.parts
         if not self.is_multipart and not self.parts:
-            self.content()
+            self._content(check=True)
         self._defects[:] = dict.fromkeys(self._defects)
         return self._defects
 

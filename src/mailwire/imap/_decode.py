@@ -106,9 +106,29 @@ _HEADER_DATE = re.compile(
 )
 
 
+_ISO_MONTHS = {
+    name: f"{number:02d}"
+    for name, number in (
+        *((k.title(), v) for k, v in _MONTHS.items()),
+        *_MONTHS.items(),
+        *((k.lower(), v) for k, v in _MONTHS.items()),
+    )
+}
+
+
 def parse_header_date(raw: str) -> datetime | None:
     """An RFC 5322 date as an aware ``datetime``, or ``None`` if unreadable."""
     match = _HEADER_DATE.match(raw)
+    if match is not None and match[6] is not None:
+        # The usual shape: let the C ISO 8601 parser build the value.
+        iso_month = _ISO_MONTHS.get(match[2])
+        if iso_month is not None:
+            try:
+                return datetime.fromisoformat(
+                    f"{match[3]}-{iso_month}-{match[1]:0>2}T{match[4]:0>2}:{match[5]}:{match[6]}{match[7]}"
+                )
+            except ValueError:
+                return None
     if match is not None:
         month = _MONTHS.get(match[2].upper())
         if month is not None:
@@ -148,6 +168,16 @@ _INTERNALDATE = re.compile(
 
 def parse_internaldate(raw: str) -> datetime | None:
     """An IMAP date-time as an aware ``datetime``, or ``None`` if malformed."""
+    if len(raw) == 26 and raw[2] == "-" and raw[6] == "-" and raw[11] == " " and raw[20] == " ":
+        # "17-Jul-1996 02:44:25 -0700", the layout every server uses
+        iso_month = _ISO_MONTHS.get(raw[3:6])
+        if iso_month is not None and raw[:2].isdigit():
+            try:
+                return datetime.fromisoformat(
+                    f"{raw[7:11]}-{iso_month}-{raw[:2]}T{raw[12:20]}{raw[21:]}"
+                )
+            except ValueError:
+                return None
     match = _INTERNALDATE.match(raw)
     if match is None:
         return None

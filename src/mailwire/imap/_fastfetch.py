@@ -96,6 +96,7 @@ _MESSAGE_HEAD = re.compile(
 _MESSAGE_TAIL = re.compile(r" ([0-9]+)(?: (" + _NS + r")" + _EXT + r")?\)")
 _MULTI_TAIL = re.compile(r" (" + _STR + r")(?: (" + _PARAMS + r")" + _EXT + r")?\)")
 _ADDRESS = re.compile(_ADDR)
+_ADDRESS_TEXT = re.compile(r"\(" + _NS + r" " + _NS + r" " + _NS + r" " + _NS + r"\)")
 _PAIR = re.compile(r"(" + _STR + r") (" + _NS + r")")
 _DSP_PARTS = re.compile(r"\((" + _STR + r") (" + _PARAMS + r")\)\Z")
 _STRINGS = re.compile(_STR)
@@ -125,19 +126,21 @@ _make_envelope = fast_constructor(Envelope)
 # again). Everything built here is immutable, so equal texts can share one
 # object; each table maps the exact text to it. The tables are bounded (and
 # emptied when full), so a hostile server can cost us speed but not memory.
-# Texts holding a literal placeholder are never remembered.
+# Texts holding a literal placeholder are never remembered. A full table takes
+# nothing new (rather than being emptied), so the values seen first, usually
+# the most common ones, stay.
 _LOWER: dict[str, str] = {}
 _UPPER: dict[str, str] = {}
 _PARAMS_SEEN: dict[str, Mapping[str, str]] = {}
 _ALISTS: dict[str, tuple[Address, ...]] = {}
+_ADDRESSES: dict[str, Address] = {}
 _FLAGS: dict[str, tuple[str, ...]] = {}
 _CACHE_MAX = 4096
 
 
 def _remember(table: dict[str, Any], key: str, value: Any) -> None:
-    if len(table) >= _CACHE_MAX:
-        table.clear()
-    table[key] = value
+    if len(table) < _CACHE_MAX:
+        table[key] = value
 
 
 Lits = tuple[bytes | StreamedLiteral, ...]
@@ -178,6 +181,9 @@ def _folded(g: str, table: dict[str, str], upper: bool) -> str:
 
 
 def _params(g: str | None, lits: Lits) -> Mapping[str, str]:
+    """body-fld-param. A list seen before comes back as the same read-only
+    mapping; a new one is a plain dict, which holds only strings and so is no
+    work for the garbage collector (a proxy around it would be)."""
     if g is None or g == "NIL":
         return EMPTY
     cached = _PARAMS_SEEN.get(g)
@@ -190,12 +196,11 @@ def _params(g: str | None, lits: Lits) -> Mapping[str, str]:
                 "" if value == "NIL" else value[1:-1] if "=?" not in value
                 else decode_header(value[1:-1])
             )  # fmt: skip
-        frozen = MappingProxyType(params)
-        _remember(_PARAMS_SEEN, g, frozen)
-        return frozen
+        _remember(_PARAMS_SEEN, g, MappingProxyType(dict(params)))
+        return params
     for key, value in _PAIR.findall(g):
         params[_folded(key, _LOWER, False)] = _h(value, lits) or ""
-    return MappingProxyType(params)
+    return params
 
 
 def _extension(
@@ -220,34 +225,38 @@ def _extension(
     return disposition, dparams, language, _s(loc, lits)
 
 
+def _address(text: str) -> Address:
+    """One address without escapes or literals, remembered by its text."""
+    address = _ADDRESSES.get(text)
+    if address is None:
+        match = _ADDRESS.match(text)
+        if match is None:
+            raise _Off
+        name, adl, mailbox, host = match.groups()
+        address = _make_address(
+            None if name == "NIL" else name[1:-1] if "=?" not in name
+            else decode_header(name[1:-1]),
+            None if adl == "NIL" else adl[1:-1],
+            None if mailbox == "NIL" else mailbox[1:-1],
+            None if host == "NIL" else host[1:-1],
+        )  # fmt: skip
+        _remember(_ADDRESSES, text, address)
+    return address
+
+
 def _addresses(g: str, lits: Lits) -> tuple[Address, ...]:
     if g == "NIL":
         return ()
     found = _ALISTS.get(g)
     if found is not None:
         return found
-    make = _make_address
     if "\\" not in g and "{#" not in g:
-        found = tuple(
-            [
-                make(
-                    None
-                    if name == "NIL"
-                    else name[1:-1]
-                    if "=?" not in name
-                    else decode_header(name[1:-1]),
-                    None if adl == "NIL" else adl[1:-1],
-                    None if mailbox == "NIL" else mailbox[1:-1],
-                    None if host == "NIL" else host[1:-1],
-                )
-                for name, adl, mailbox, host in _ADDRESS.findall(g)
-            ]
-        )
+        found = tuple([_address(text) for text in _ADDRESS_TEXT.findall(g)])
         _remember(_ALISTS, g, found)
         return found
     return tuple(
         [
-            make(_h(name, lits), _s(adl, lits), _s(mailbox, lits), _s(host, lits))
+            _make_address(_h(name, lits), _s(adl, lits), _s(mailbox, lits), _s(host, lits))
             for name, adl, mailbox, host in _ADDRESS.findall(g)
         ]
     )
@@ -283,9 +292,14 @@ def _leaf(m: re.Match[str], lits: Lits) -> BodyStructure:
     if (kind == "text") != (lines is not None):
         raise _Off  # lines belong to text/* only; let the full parser judge
     if md5 is None:
-        disposition = language = location = None
+        md5 = disposition = language = location = None
         dparams: Mapping[str, str] = EMPTY
+    elif dsp == "NIL" and lang == "NIL" and (loc is None or loc == "NIL"):
+        md5 = _s(md5, lits)
+        disposition = language = location = None
+        dparams = EMPTY
     else:
+        md5 = _s(md5, lits)
         disposition, dparams, language, location = _extension(dsp, lang, loc, lits)
     return _make_body(
         kind,
@@ -299,7 +313,7 @@ def _leaf(m: re.Match[str], lits: Lits) -> BodyStructure:
         None if lines is None else int(lines),
         None,
         None,
-        _s(md5, lits),
+        md5,
         disposition,
         dparams,
         language,
@@ -426,8 +440,8 @@ def _msg_att(text: str, pos: int, lits: Lits, seq: int, max_depth: int) -> Fetch
     pos += 1
     uid = flags = internaldate = size = envelope = bodystructure = None
     modseq = gm_msgid = gm_thrid = None
-    sections: dict[str, bytes | None] = {}
-    streamed: dict[str, int] = {}
+    sections: dict[str, bytes | None] | None = None
+    streamed: dict[str, int] | None = None
     match = _ITEM.match
     while True:
         m = match(text, pos)
@@ -459,6 +473,8 @@ def _msg_att(text: str, pos: int, lits: Lits, seq: int, max_depth: int) -> Fetch
         elif which == 8:
             key = m[7].upper()
             value = m[8]
+            if sections is None:
+                sections = {}
             if value == "NIL":
                 sections[key] = None
             elif value[0] == '"':
@@ -466,6 +482,8 @@ def _msg_att(text: str, pos: int, lits: Lits, seq: int, max_depth: int) -> Fetch
             else:
                 data = lits[int(value[2:-1])]
                 if isinstance(data, StreamedLiteral):
+                    if streamed is None:
+                        streamed = {}
                     streamed[key] = data.size
                 else:
                     sections[key] = data

@@ -21,7 +21,6 @@ Server deviations accepted here, each recorded as a defect:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 from mailwire.errors import NestingTooDeep
@@ -135,7 +134,7 @@ def _params(d: Decoder) -> Mapping[str, str]:
             "" if value is None else decode_header_text(value)
         )
     d.pos += 1
-    return MappingProxyType(params) if params else EMPTY
+    return params if params else EMPTY
 
 
 def _media(d: Decoder, what: str) -> str:

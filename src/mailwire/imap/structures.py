@@ -106,7 +106,8 @@ class BodyStructure:
     ``body``. Extension data (``md5`` onwards) is only there for
     BODYSTRUCTURE, not for BODY.
 
-    Mappings are read-only (equal parameter lists may share one).
+    Treat the mappings as read-only: equal parameter lists may share one
+    (those are read-only proxies).
 
     Attributes:
         type, subtype: the media type, lower case (``"text"``, ``"plain"``).

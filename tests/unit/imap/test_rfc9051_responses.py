@@ -433,8 +433,13 @@ def test_mappings_are_read_only_and_equal_to_dicts() -> None:
         [b'* 1 FETCH (BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 1 1))\r\n']
     )
     params = fetch.bodystructure.params  # type: ignore[attr-defined]
-    assert isinstance(params, MappingProxyType)
     assert params == {"charset": "utf-8"}
+    (again,) = read_all(
+        [b'* 2 FETCH (BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 1 1))\r\n']
+    )
+    shared = again.bodystructure.params  # type: ignore[attr-defined]
+    assert isinstance(shared, MappingProxyType)  # seen before: the shared, read-only one
+    assert shared == params
 
 
 def test_list_attribute_lookup_ignores_case() -> None:

@@ -503,7 +503,10 @@ class ClientBase:
         yield from self._batch_flow(commands, read)
 
     def _numbers(self) -> Flow[list[int]]:
-        """Every message number, from LIST (which also gives the sizes)."""
+        """Every message number: from the drop listing (STAT), else from LIST."""
+        known = self.connection.message_numbers()
+        if known is not None:
+            return known
         items: list[ScanListing] = yield from self._listing_flow(List())
         self._sizes = {item.message: item.octets for item in items}
         return [item.message for item in items]

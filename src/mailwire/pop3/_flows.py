@@ -413,8 +413,11 @@ def pipelined(
             conn.send(item[0])
             queue.append(item[1])
 
-    refill(window)
-    while queue:
+    while True:
+        if not queue:
+            refill(window)
+            if not queue:
+                return results
         reader = queue.popleft()
         refill(window - 1)  # the answer being read counts towards the window
         yield from flush(conn)
@@ -422,7 +425,6 @@ def pipelined(
             results.append((yield from reader()))
         except POP3ErrorReply as refusal:
             results.append(refusal)
-    return results
 
 
 def first_refusal(results: list[Any]) -> None:

@@ -15,14 +15,17 @@ stuffing, so the bytes handed out are the stored message, byte for byte.
 Speed. Message bodies are not split into lines in Python: :class:`BodyBuffer`
 takes everything decidable out of the buffer in one block, finds the
 terminator with ``bytearray.find`` and unstuffs with one ``bytes.replace``
-(each line start is ``\\n``, so ``\\n.`` -> ``\\n`` removes the stuffing dot
-of every line inside the block). Only a few bytes right after a line end can
-be undecidable (``.``, ``.\\r``: the terminator or a stuffed line?); they stay
-buffered until the next byte arrives. A line of any length streams through,
-so a message with a 5 MiB unbroken line is not a ``LineTooLong``.
+(``\\r\\n.`` -> ``\\r\\n`` removes the stuffing dot of every line inside the
+block). Only a few bytes right after a line end can be undecidable (``.``,
+``.\\r``: the terminator or a stuffed line?), and a CR whose LF has not
+arrived; they stay buffered until the next bytes arrive. A line of any length
+streams through, so a message with a 5 MiB unbroken line is no ``LineTooLong``.
 
-Tolerated, because servers do it: a bare LF as line end (MailKit's "Unix line
-endings" servers), including ``.\\n`` as terminator; lower-case status words.
+Line ends. RFC 1939 §3 speaks of CRLF only, and for a server that ends its
+status line with CRLF only CRLF ends a body line: a bare LF inside the message
+is data, so ``\\n.\\r\\n`` in a message cannot end it early. A server whose
+status line ends with a bare LF (MailKit's "Unix line endings" servers) gets
+LF as its line end throughout. Also tolerated: lower-case status words.
 Refused (``RemoteProtocolError``, the line quoted): anything else where a
 status line belongs.
 """
@@ -135,13 +138,18 @@ class BodyBuffer(ReceiveBuffer):
 
     __slots__ = ()
 
-    def take_body(self, at_line_start: bool, max_bytes: int) -> tuple[bytes, bool, bool] | None:
+    def take_body(
+        self, at_line_start: bool, max_bytes: int, *, bare_lf: bool = False
+    ) -> tuple[bytes, bool, bool] | None:
         """Take the next decidable piece of a multi-line body, unstuffed.
 
         Args:
             at_line_start: whether the body so far ends with a line end
                 (true at the start of a body).
             max_bytes: the most buffered bytes to look at.
+            bare_lf: the server ends lines with a bare LF (its status line
+                did): LF alone ends a line. Otherwise only CRLF does (RFC 1939
+                §3), and a bare LF inside the message is data.
 
         Returns:
             ``(data, ended, at_line_start)``: the unstuffed bytes, whether the
@@ -149,6 +157,47 @@ class BodyBuffer(ReceiveBuffer):
             next byte starts a line; ``None`` when nothing can be decided
             with the bytes buffered (read more, or the stream ended).
         """
+        max_bytes = max(max_bytes, 8)  # room to step over a CRLF split by the window
+        if bare_lf:
+            return self._take_lf(at_line_start, max_bytes)
+        data = self._data
+        size = len(data)
+        start = 0
+        if at_line_start:
+            if size == 0:
+                return None
+            if data[0] == _DOT:
+                if size < 3:
+                    return None
+                if data[1] == _CR and data[2] == _LF:
+                    self._consume(3)
+                    return b"", True, True
+                start = 1  # the stuffing dot
+        stop = min(size, start + max_bytes)
+        # The first terminator whose CRLF begins in [start, stop).
+        found = data.find(b"\r\n.\r\n", start, stop + 4)
+        if found >= 0:
+            chunk = self._slice(start, found + 2, b"\r\n.", b"\r\n")
+            self._consume(found + 5)
+            return chunk, True, True
+        cut = stop
+        if cut + 4 > size:
+            # Not enough lookahead past the last line end: if what follows it
+            # could still become ".\r\n", leave it for the next read.
+            last = data.rfind(b"\r\n", max(start, cut - 4), cut)
+            if last >= 0 and bytes(data[last + 2 : cut]) in (b"", b".", b".\r"):
+                cut = last + 2
+        if cut > start and data[cut - 1] == _CR:
+            cut -= 1  # never split a CRLF: the next block must see it whole
+        if cut <= start:
+            return None
+        chunk = self._slice(start, cut, b"\r\n.", b"\r\n")
+        line_start = data[cut - 2 : cut] == b"\r\n"
+        self._consume(cut)
+        return chunk, False, line_start
+
+    def _take_lf(self, at_line_start: bool, max_bytes: int) -> tuple[bytes, bool, bool] | None:
+        """:meth:`take_body` for servers that end lines with a bare LF."""
         data = self._data
         size = len(data)
         start = 0
@@ -169,7 +218,6 @@ class BodyBuffer(ReceiveBuffer):
                         return b"", True, True
                 start = 1  # the stuffing dot
         stop = min(size, start + max_bytes)
-        # The first terminator whose LF lies in [start, stop).
         crlf = data.find(b"\n.\r\n", start, stop + 3)
         bare = data.find(b"\n.\n", start, stop + 2)
         if crlf >= 0 or bare >= 0:
@@ -177,28 +225,26 @@ class BodyBuffer(ReceiveBuffer):
                 end, length = crlf + 1, 3
             else:
                 end, length = bare + 1, 2
-            chunk = self._slice(start, end)
+            chunk = self._slice(start, end, b"\n.", b"\n")
             self._consume(end + length)
             return chunk, True, True
         cut = stop
         if cut + 3 > size:
-            # Not enough lookahead past the last line end: if what follows it
-            # could still become ".\r\n", leave it for the next read.
             last = data.rfind(b"\n", max(start, cut - 3), cut)
             if last >= 0 and bytes(data[last + 1 : cut]) in (b"", b".", b".\r"):
                 cut = last + 1
         if cut <= start and start == 0:
             return None
-        chunk = self._slice(start, cut)
+        chunk = self._slice(start, cut, b"\n.", b"\n")
         line_start = data[cut - 1] == _LF if cut > 0 else at_line_start
         self._consume(cut)
         return chunk, False, line_start
 
-    def _slice(self, start: int, end: int) -> bytes:
+    def _slice(self, start: int, end: int, dotted: bytes, plain: bytes) -> bytes:
         with memoryview(self._data) as view:
             chunk = bytes(view[start:end])
-        # Every "\n." inside the block starts a dotted (stuffed) line.
-        return chunk.replace(b"\n.", b"\n")
+        # Every line end followed by "." inside the block starts a stuffed line.
+        return chunk.replace(dotted, plain)
 
     def _consume(self, count: int) -> None:
         del self._data[:count]

@@ -141,6 +141,7 @@ class _Body:
     lines: list[str] = dataclasses.field(default_factory=list)  # CAPA only
     raw: bytearray = dataclasses.field(default_factory=bytearray)  # CAPA only
     ended: bool = False  # message data handed out; End still due
+    bare_lf: bool = False  # the server ends lines with LF alone (its status line did)
 
 
 def _int(text: bytes) -> int:
@@ -203,6 +204,17 @@ class Connection(CoreBase):
         """Commands sent whose answers have not (all) arrived, oldest first."""
         head = (self._body.command,) if self._body is not None else ()
         return head + tuple(p.command for p in self._pending)
+
+    def message_numbers(self) -> list[int] | None:
+        """The numbers of the messages not marked deleted, from the last STAT.
+
+        ``None`` before any STAT. Message numbers do not change during a
+        session (RFC 1939 §5), so these are ``1 .. count + deleted`` less the
+        ones marked deleted.
+        """
+        if self._highest is None:
+            return None
+        return [n for n in range(1, self._highest + 1) if n not in self.deleted]
 
     def receive_size(self) -> int:
         """How many bytes to read next (bounded while a line is awaited)."""
@@ -367,7 +379,7 @@ class Connection(CoreBase):
                 if isinstance(command, Lang)
                 else _MESSAGE
             )
-            self._body = _Body(kind, command)
+            self._body = _Body(kind, command, bare_lf=not line.endswith(b"\r\n"))
             if kind == _CAPA_KIND:
                 self._body.raw += line
         return Ok(clean_text(raw_text), code, command, line)
@@ -416,7 +428,9 @@ class Connection(CoreBase):
         if body.ended:
             return self._finish(body)
         while True:
-            taken = self._buffer.take_body(body.at_line_start, self.limits.chunk_size)
+            taken = self._buffer.take_body(
+                body.at_line_start, self.limits.chunk_size, bare_lf=body.bare_lf
+            )
             if taken is None:
                 if self._buffer.eof:
                     return self._end_of_stream()

@@ -150,7 +150,7 @@ class CoreBase:
         """Set the protocol's ERROR (or CLOSED) state; each core overrides this."""
 
     def _check_usable(self) -> None:
+        """Refuse any use of a poisoned core: the same error, raised again."""
         if self.error is not None:
-            raise type(self.error)(
-                f"the connection is unusable after an earlier error: {self.error}"
-            )
+            message = f"the connection is unusable after an earlier error: {self.error}"
+            raise type(self.error)(message) from self.error

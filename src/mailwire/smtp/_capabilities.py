@@ -74,7 +74,8 @@ class Capabilities:
         ``SIZE`` without a number, or ``SIZE 0``, means no fixed limit.
         """
         params = self.params("SIZE")
-        if "SIZE" not in self or not params or not params[0].isdigit():
+        # RFC 1870 §3: ASCII digits only (str.isdigit also accepts superscripts and other scripts).
+        if "SIZE" not in self or not params or not (params[0].isascii() and params[0].isdigit()):
             return None
         value = int(params[0])
         return value or None

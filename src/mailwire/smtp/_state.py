@@ -24,6 +24,7 @@ DATA          DATA sent, waiting for 354 (§4.1.1.4)
 CONTENT       354 received: message content is being sent
 BDAT          BDAT chunks sent, the LAST one not yet (RFC 3030 §2)
 END_OF_DATA   "." or BDAT LAST sent, waiting for the final reply(ies)
+FAILED        a BDAT chunk was refused: RSET must come next (RFC 3030 §2)
 QUIT          QUIT sent (§4.1.1.10)
 CLOSED        the session is over (221, 421, or the server closed)
 ERROR         a protocol error happened; the connection is unusable
@@ -75,6 +76,7 @@ class State(enum.Enum):
     CONTENT = "CONTENT"
     BDAT = "BDAT"
     END_OF_DATA = "END_OF_DATA"
+    FAILED = "FAILED"
     QUIT = "QUIT"
     CLOSED = "CLOSED"
     ERROR = "ERROR"
@@ -124,13 +126,26 @@ SEND_TABLE: dict[type[Command], Transition] = {
     EndOfData: Transition(frozenset({S.CONTENT}), S.END_OF_DATA, "RFC 5321 §4.1.1.4"),
     Bdat: Transition(frozenset({S.MAIL, S.RCPT, S.BDAT}), S.BDAT, "RFC 3030 §2"),
     # Not while DATA awaits its 354: were it to come, RSET would be content.
-    Rset: Transition(_IDLE | _HELLO_DONE, S.READY, "RFC 5321 §4.1.1.5"),
+    Rset: Transition(_IDLE | _HELLO_DONE | {S.FAILED}, S.READY, "RFC 5321 §4.1.1.5"),
     Noop: Transition(_IDLE, None, "RFC 5321 §4.1.1.9"),
     Vrfy: Transition(_IDLE, None, "RFC 5321 §4.1.1.6"),
     Expn: Transition(_IDLE, None, "RFC 5321 §4.1.1.7"),
     Help: Transition(_IDLE, None, "RFC 5321 §4.1.1.8"),
+    # Not before the greeting (it would be taken for QUIT's reply), not
+    # behind STARTTLS (RFC 3207 §4: last in a group), not mid-AUTH or mid-DATA.
     Quit: Transition(
-        frozenset(State) - {S.DATA, S.CONTENT, S.TLS_HANDSHAKE, S.AUTH, S.QUIT, S.CLOSED, S.ERROR},
+        frozenset(State)
+        - {
+            S.GREETING,
+            S.STARTTLS,
+            S.DATA,
+            S.CONTENT,
+            S.TLS_HANDSHAKE,
+            S.AUTH,
+            S.QUIT,
+            S.CLOSED,
+            S.ERROR,
+        },
         S.QUIT,
         "RFC 5321 §4.1.1.10",
     ),

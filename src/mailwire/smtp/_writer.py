@@ -71,7 +71,7 @@ def _params(params: tuple[tuple[str, str | None], ...], *, utf8: bool) -> bytes:
 
 
 def write_command(command: Command, out: Outbound, *, utf8: bool = False) -> None:
-    """Serialise ``command`` into ``out``.
+    """Serialise ``command`` into ``out`` (all of it, or nothing on error).
 
     Args:
         command: any command except ``Content`` and ``EndOfData`` (which go
@@ -80,43 +80,53 @@ def write_command(command: Command, out: Outbound, *, utf8: bool = False) -> Non
         utf8: SMTPUTF8 is in use, so addresses may be UTF-8.
 
     Raises:
-        ValueError: a non-ASCII address or value without ``utf8``.
+        ValueError: a non-ASCII address or value without ``utf8``; nothing
+            is written.
     """
+    parts = _command_parts(command, utf8)
+    for data, secret in parts:
+        out.write(data, secret=secret)
+
+
+def _command_parts(command: Command, utf8: bool) -> list[tuple[bytes, bool]]:
+    """The bytes of ``command``, with the secret ones marked."""
     if isinstance(command, Ehlo | Helo | Lhlo):
-        out.write(f"{command.verb} ".encode() + _encode(command.domain, utf8=utf8, what="domain"))
-    elif isinstance(command, MailFrom):
+        domain = _encode(command.domain, utf8=utf8, what="domain")
+        return [(f"{command.verb} ".encode() + domain + b"\r\n", False)]
+    if isinstance(command, MailFrom):
         path = _encode(command.sender, utf8=utf8, what="sender")
-        out.write(b"MAIL FROM:<" + path + b">" + _params(command.params, utf8=utf8))
-    elif isinstance(command, RcptTo):
+        line = b"MAIL FROM:<" + path + b">" + _params(command.params, utf8=utf8)
+        return [(line + b"\r\n", False)]
+    if isinstance(command, RcptTo):
         path = _encode(command.recipient, utf8=utf8, what="recipient")
-        out.write(b"RCPT TO:<" + path + b">" + _params(command.params, utf8=utf8))
-    elif isinstance(command, Auth):
-        out.write(b"AUTH " + command.mechanism.encode("ascii"))
-        if command.initial_response is not None:
-            out.write(b" ")
-            # RFC 4954 §4: an empty initial response is sent as "=".
-            payload = base64.b64encode(command.initial_response) or b"="
-            out.write(payload, secret=True)
-    elif isinstance(command, AuthResponse):
-        out.write(base64.b64encode(command.data), secret=True)
-    elif isinstance(command, AuthCancel):
-        out.write(b"*")
-    elif isinstance(command, Bdat):
-        out.write(f"BDAT {len(command.data)}{' LAST' if command.last else ''}\r\n".encode())
-        out.write(command.data)
-        return  # the chunk is not followed by CRLF
-    elif isinstance(command, Vrfy | Expn):
+        line = b"RCPT TO:<" + path + b">" + _params(command.params, utf8=utf8)
+        return [(line + b"\r\n", False)]
+    if isinstance(command, Auth):
+        head = b"AUTH " + command.mechanism.encode("ascii")
+        if command.initial_response is None:
+            return [(head + b"\r\n", False)]
+        # RFC 4954 §4: an empty initial response is sent as "=".
+        payload = base64.b64encode(command.initial_response) or b"="
+        return [(head + b" ", False), (payload, True), (b"\r\n", False)]
+    if isinstance(command, AuthResponse):
+        return [(base64.b64encode(command.data), True), (b"\r\n", False)]
+    if isinstance(command, AuthCancel):
+        return [(b"*\r\n", False)]
+    if isinstance(command, Bdat):
+        # The chunk follows its size line and is not followed by CRLF.
+        head = f"BDAT {len(command.data)}{' LAST' if command.last else ''}\r\n".encode()
+        return [(head + command.data, False)]
+    if isinstance(command, Vrfy | Expn):
         arg = _encode(command.argument, utf8=utf8, what="argument")
-        out.write(command.verb.encode() + b" " + arg)
-    elif isinstance(command, Help):
-        out.write(b"HELP")
+        return [(command.verb.encode() + b" " + arg + b"\r\n", False)]
+    if isinstance(command, Help):
+        arg = b""
         if command.argument:
-            out.write(b" " + _encode(command.argument, utf8=utf8, what="argument"))
-    elif isinstance(command, StartTLS | Data | Rset | Noop | Quit):
-        out.write(command.verb.encode())
-    else:
-        raise TypeError(f"{command!r} is not written by write_command")
-    out.write(b"\r\n")
+            arg = b" " + _encode(command.argument, utf8=utf8, what="argument")
+        return [(b"HELP" + arg + b"\r\n", False)]
+    if isinstance(command, StartTLS | Data | Rset | Noop | Quit):
+        return [(command.verb.encode() + b"\r\n", False)]
+    raise TypeError(f"{command!r} is not written by write_command")
 
 
 class DataStuffer:

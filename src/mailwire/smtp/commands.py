@@ -65,13 +65,33 @@ def _check_path(address: str, what: str, *, allow_empty: bool) -> None:
         raise ValueError(f"{what} is empty")
     if "<" in address or ">" in address:
         raise ValueError(f"{what} must be given without angle brackets: {address!r}")
-    # A space is only legal inside a quoted local part ("a b"@example).
+    # A space is only legal inside a quoted local part ("a b"@example), and
+    # that local part must be ONE quoted string (RFC 5321 §4.1.2:
+    # Quoted-string = DQUOTE *QcontentSMTP DQUOTE, with backslash pairs).
     local = address.rpartition("@")[0]
-    unquoted = (
-        address if not (local.startswith('"') and local.endswith('"')) else address[len(local) :]
-    )
-    if any(c.isspace() for c in unquoted):
-        raise ValueError(f"{what} contains white space: {address!r}")
+    if local.startswith('"'):
+        if not _one_quoted_string(local):
+            raise ValueError(f"{what} has a malformed quoted local part: {address!r}")
+        rest = address[len(local) :]
+    else:
+        rest = address
+    if any(c.isspace() for c in rest) or '"' in rest:
+        raise ValueError(f"{what} contains white space or a stray quote: {address!r}")
+
+
+def _one_quoted_string(text: str) -> bool:
+    """Whether ``text`` is exactly one quoted string."""
+    if len(text) < 2 or not text.endswith('"'):
+        return False
+    i, end = 1, len(text) - 1
+    while i < end:
+        if text[i] == "\\":
+            i += 2  # quoted-pair: any printable character follows
+            continue
+        if text[i] == '"':
+            return False  # the string ended before the last quote
+        i += 1
+    return i == end
 
 
 def _check_params(params: Mapping[str, str | None]) -> None:

@@ -89,7 +89,10 @@ Event = Reply | ConnectionClosed
 class _Pending:
     command: Command
     state_after: State  # the state sending it left; its reply applies only then
-    remaining: int = 1  # replies still due (LMTP end of data: one per recipient)
+    # The transaction's list of accepted recipients (a RCPT reply appends to
+    # its own transaction's list even when a later MAIL has started another).
+    bucket: list[str]
+    remaining: int = 1  # replies still due; -1: LMTP, count them at the first reply
     recipients: tuple[str, ...] = ()  # LMTP: whom those replies are about
 
 
@@ -134,7 +137,7 @@ class Connection(CoreBase):
         self._stuffer: DataStuffer | None = None
         self._utf8 = False
         self._mail_accepted = False  # the server's transaction is open
-        self._rcpt_order: collections.deque[str] = collections.deque()
+        self._challenge = False  # a 334 awaits its answer (RFC 4954 §4)
         #: Recipients accepted in the current transaction, in order.
         self.accepted: list[str] = []
 
@@ -165,18 +168,22 @@ class Connection(CoreBase):
             raise LocalProtocolError(
                 f"{command.verb} is not allowed in state {self.state.name} ({row.rfc})"
             )
-        if isinstance(command, Lhlo) != self.lmtp and isinstance(command, Ehlo | Lhlo | Helo):
-            expected = "LHLO" if self.lmtp else "EHLO or HELO"
-            raise LocalProtocolError(f"this session uses {expected}, not {command.verb}")
+        self._check_context(command)
         before = self.state
-        pending = self._write(command)
-        if isinstance(command, Rset | MailFrom):
-            self.accepted, self._rcpt_order = [], collections.deque()
-            self._mail_accepted = False
         if isinstance(command, MailFrom):
-            self._utf8 = any(key.upper() == "SMTPUTF8" for key, _ in command.params)
-        elif isinstance(command, RcptTo):
-            self._rcpt_order.append(command.recipient)
+            # Decided before writing: the sender itself may be UTF-8 (RFC 6531 §3.4).
+            utf8 = any(key.upper() == "SMTPUTF8" for key, _ in command.params)
+            pending = self._write(command, utf8=utf8)
+            self._utf8 = utf8
+        else:
+            pending = self._write(command, utf8=self._utf8)
+        if isinstance(command, Rset | MailFrom):
+            self.accepted = []  # a new list: the old one stays with its transaction
+            self._mail_accepted = False
+            if pending is not None:
+                pending.bucket = self.accepted  # MAIL opens the new transaction
+        if isinstance(command, AuthResponse | AuthCancel):
+            self._challenge = False
         if row.to is not None:
             self.state = row.to
         if isinstance(command, Bdat) and command.last:
@@ -189,44 +196,80 @@ class Connection(CoreBase):
         if self._annotate is not None and not isinstance(command, Content):
             self._annotate(f"{command.verb} sent: {before.name} -> {self.state.name} ({row.rfc})")
 
-    def _write(self, command: Command) -> _Pending | None:
-        """Serialise; return the pending entry (``None``: no reply is due)."""
+    def _check_context(self, command: Command) -> None:
+        """Rules that depend on more than the state."""
+        if isinstance(command, Ehlo | Lhlo | Helo) and isinstance(command, Lhlo) != self.lmtp:
+            expected = "LHLO" if self.lmtp else "EHLO or HELO"
+            raise LocalProtocolError(f"this session uses {expected}, not {command.verb}")
+        if isinstance(command, StartTLS) and self.tls_active:
+            raise LocalProtocolError("STARTTLS inside TLS (RFC 3207 §4.2: MUST NOT)")
+        if isinstance(command, AuthResponse | AuthCancel) and not self._challenge:
+            # RFC 4954 §4: an answer goes only after its 334; pipelined, a
+            # credential would be read as a command if AUTH were refused.
+            raise LocalProtocolError(f"{command.verb} before the server's 334 challenge")
+
+    def _write(self, command: Command, *, utf8: bool) -> _Pending | None:
+        """Serialise; return the pending entry (``None``: no reply is due).
+
+        Everything that can fail is checked before anything is written.
+        """
         if isinstance(command, Content):
             assert self._stuffer is not None
             self._stuffer.feed(command.data, self._out)
             return None
         if isinstance(command, EndOfData):
             assert self._stuffer is not None
+            entry = self._final_reply_entry(command)
             self._stuffer.end(self._out)
             self._stuffer = None
-            return self._final_reply_entry(command)
+            return entry
         if isinstance(command, Bdat) and command.last:
-            write_command(command, self._out, utf8=self._utf8)
-            return self._final_reply_entry(command)
-        write_command(command, self._out, utf8=self._utf8)
-        return _Pending(command, self.state)
+            entry = self._final_reply_entry(command)
+            write_command(command, self._out, utf8=utf8)
+            return entry
+        write_command(command, self._out, utf8=utf8)
+        return _Pending(command, self.state, self.accepted)
 
     def _final_reply_entry(self, command: Command) -> _Pending:
         if not self.lmtp:
-            return _Pending(command, self.state)
-        # RFC 2033 §4.2: one reply per recipient whose RCPT succeeded. Every
-        # RCPT reply has arrived by now: the 354 (or the BDAT replies) came
-        # after them, in order.
-        recipients = tuple(self.accepted)
-        if not recipients:
+            return _Pending(command, self.state, self.accepted)
+        # RFC 2033 §4.2: one reply per recipient whose RCPT succeeded. When
+        # RCPT replies are still due (pipelined BDAT), count at the first reply.
+        rcpt_due = any(
+            isinstance(p.command, RcptTo) and p.bucket is self.accepted for p in self._pending
+        )
+        if rcpt_due:
+            return _Pending(command, self.state, self.accepted, remaining=-1)
+        if not self.accepted:
             raise LocalProtocolError("LMTP end of data with no accepted recipient")
-        return _Pending(command, self.state, len(recipients), recipients)
+        return _Pending(
+            command, self.state, self.accepted, len(self.accepted), tuple(self.accepted)
+        )
 
     def tls_established(self) -> None:
         """Tell the core the driver finished the TLS handshake (RFC 3207 §4.2).
 
-        The session starts over: capabilities are forgotten and EHLO must be
-        sent again before anything else.
+        The session starts over: capabilities and authentication are
+        forgotten, and EHLO must be sent again before anything else.
+
+        Raises:
+            LocalProtocolError: no STARTTLS go-ahead was pending.
+            SecurityError: bytes arrived after the go-ahead and before TLS
+                (they were sent in the clear, S1).
         """
+        if self.error is not None:
+            raise LocalProtocolError(f"no TLS on a connection that failed: {self.error}")
+        error: LocalProtocolError | SecurityError | None = None
         if self.state is not State.TLS_HANDSHAKE:
-            raise LocalProtocolError(f"no STARTTLS go-ahead to complete (state {self.state.name})")
+            error = LocalProtocolError(f"no STARTTLS go-ahead to complete ({self.state.name})")
+        elif len(self._buffer) or self._reader.in_reply:
+            error = SecurityError("data received after the STARTTLS go-ahead (injection)")
+        if error is not None:
+            self._poison(error)
+            raise error
         self.tls_active = True
         self.capabilities = None
+        self.authenticated = False
         self.state = State.INIT
 
     # -------------------------------------------------------------- receiving
@@ -264,10 +307,12 @@ class Connection(CoreBase):
 
     def _dispatch(self, reply: Reply) -> Reply:
         if self.state is State.GREETING:
-            # RFC 5321 §3.1: 220 opens the session; 554 (or 421) refuses it.
-            self.state = State.INIT if reply.code == 220 else State.REFUSED
-            if reply.code == 421:
-                self.state = State.CLOSED
+            # RFC 5321 §3.1: 220 opens the session, 554 refuses it, 421 may
+            # come at any time (§3.8); any other greeting is no SMTP server
+            # we can trust (security.md S8).
+            if reply.code not in (220, 421, 554):
+                raise RemoteProtocolError(f"not an SMTP greeting: {reply}")
+            self.state = {220: State.INIT, 554: State.REFUSED}.get(reply.code, State.CLOSED)
             return reply
         if not self._pending:
             if reply.code == 421:  # §3.8: the server may shut down at any time
@@ -275,13 +320,20 @@ class Connection(CoreBase):
                 return reply
             raise RemoteProtocolError(f"reply with no command waiting for it: {reply}")
         entry = self._pending[0]
+        if entry.remaining == -1:  # LMTP: every RCPT reply is in by now
+            entry.recipients = tuple(entry.bucket)
+            entry.remaining = len(entry.recipients)
+            if not entry.remaining:
+                raise RemoteProtocolError(
+                    f"reply to the end of data although no recipient was accepted: {reply}"
+                )
         index = len(entry.recipients) - entry.remaining
         entry.remaining -= 1
-        if entry.remaining == 0:
+        if entry.remaining <= 0:
             self._pending.popleft()
         recipient = entry.recipients[index] if entry.recipients else None
         if isinstance(entry.command, RcptTo):
-            recipient = self._rcpt_order.popleft() if self._rcpt_order else None
+            recipient = entry.command.recipient
         reply = dataclasses.replace(reply, command=entry.command, recipient=recipient)
         self._apply(entry, reply)
         if reply.code == 421:
@@ -291,9 +343,12 @@ class Connection(CoreBase):
     def _apply(self, entry: _Pending, reply: Reply) -> None:
         command = entry.command
         current = self.state is entry.state_after
-        if reply.is_intermediate and not isinstance(
-            command, Data | Auth | AuthResponse | AuthCancel
+        if reply.is_intermediate and not (
+            (isinstance(command, Data) and reply.code == 354)
+            or (isinstance(command, Auth | AuthResponse) and reply.code == 334)
         ):
+            # 3yz answers only DATA (354) and AUTH steps (334); a 334 to the
+            # cancel line is wrong too (RFC 4954 §4: the server answers 501).
             raise RemoteProtocolError(f"intermediate reply {reply.code} to {command.verb}")
         if isinstance(command, Ehlo | Lhlo | Helo):
             if reply.is_positive:
@@ -318,34 +373,47 @@ class Connection(CoreBase):
             if reply.code == 334:
                 if not current:
                     raise RemoteProtocolError("334 challenge outside an AUTH exchange")
+                self._challenge = True
             else:
+                self._challenge = False
                 self.authenticated = self.authenticated or reply.code == 235
                 if current:
                     self.state = State.READY
         elif isinstance(command, MailFrom):
-            self._mail_accepted = reply.is_positive
+            if entry.bucket is self.accepted:
+                self._mail_accepted = reply.is_positive
             if not reply.is_positive and current:
                 self.state = State.READY
         elif isinstance(command, RcptTo):
-            if reply.is_positive and reply.recipient is not None:
-                self.accepted.append(reply.recipient)
+            if reply.is_positive:
+                entry.bucket.append(command.recipient)
         elif isinstance(command, Data):
-            if reply.code == 354:
-                self._stuffer = DataStuffer()
-                self.state = State.CONTENT
-            elif reply.is_intermediate:
-                raise RemoteProtocolError(f"unexpected {reply.code} reply to DATA")
-            else:
-                # A refused DATA does not end the server's transaction when
-                # MAIL was accepted (RFC 5321 §3.3): RSET is still needed.
-                self.state = State.RCPT if self._mail_accepted else State.READY
+            self._apply_data(entry, reply)
         elif isinstance(command, EndOfData | Bdat):
             final = isinstance(command, EndOfData) or command.last
-            if final and entry.remaining == 0 and current:
+            lmtp_outcome = self.lmtp and final  # RFC 2033: one recipient's fate, not all
+            if not reply.is_positive and isinstance(command, Bdat) and current and not lmtp_outcome:
+                # RFC 3030 §2: after a refused chunk no more may follow, and
+                # the transaction must be reset before anything else.
+                self.state = State.FAILED
+            elif final and entry.remaining <= 0 and current:
                 self.state = State.READY
                 self.accepted, self._utf8, self._mail_accepted = [], False, False
         elif isinstance(command, Quit):
             self.state = State.CLOSED
+
+    def _apply_data(self, entry: _Pending, reply: Reply) -> None:
+        if reply.code == 354:
+            rcpt_due = any(isinstance(p.command, RcptTo) for p in self._pending)
+            if self.lmtp and not entry.bucket and not rcpt_due:
+                # RFC 2033 §4.2: DATA with no accepted recipient MUST fail (503).
+                raise RemoteProtocolError("354 to DATA although no recipient was accepted (LMTP)")
+            self._stuffer = DataStuffer()
+            self.state = State.CONTENT
+        else:
+            # A refused DATA does not end the server's transaction when MAIL
+            # was accepted (RFC 5321 §3.3): RSET is still needed.
+            self.state = State.RCPT if self._mail_accepted else State.READY
 
     def _enter_error(self, exc: BaseException) -> None:
         if isinstance(exc, ConnectionLost):

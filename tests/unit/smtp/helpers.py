@@ -275,6 +275,13 @@ def _bdat(lmtp: bool) -> Connection:
     return conn
 
 
+def _failed(lmtp: bool) -> Connection:
+    # RFC 3030 §2: a refused chunk; RSET must come next.
+    conn = in_transaction(lmtp=lmtp)
+    exchange(conn, Bdat(b"chunk one\r\n"), b"554 5.3.4 no more\r\n")
+    return conn
+
+
 def _sent(build: Callable[[bool], Connection], command: Command) -> Callable[[bool], Connection]:
     def make(lmtp: bool) -> Connection:
         conn = build(lmtp)
@@ -323,6 +330,7 @@ RECIPES: dict[State, Recipe] = {
     State.CONTENT: Recipe(State.CONTENT, lambda lmtp: in_content(lmtp=lmtp)),
     State.BDAT: Recipe(State.BDAT, _bdat),
     State.END_OF_DATA: Recipe(State.END_OF_DATA, _end_of_data),
+    State.FAILED: Recipe(State.FAILED, _failed),
     State.QUIT: Recipe(State.QUIT, _sent(lambda lmtp: ready(lmtp=lmtp), Quit())),
     State.CLOSED: Recipe(State.CLOSED, _closed),
     State.ERROR: Recipe(State.ERROR, _error),

@@ -115,12 +115,6 @@ def test_mail_from_with_size_and_other_parameters() -> None:
     assert conn.data_to_send() == b"MAIL FROM:<a@example.org> SIZE=12345 BODY=8BITMIME SMTPUTF8\r\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Capabilities.size tests the parameter with str.isdigit(), which accepts "
-    "non-ASCII digits: 'SIZE ²' makes .size raise ValueError (int('²') fails) and "
-    "'SIZE ١٢٣' gives 123 (_capabilities.py, Capabilities.size)",
-)
 @pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0662\u0663", "\U0001d7d7"])
 def test_size_is_ascii_digits_only(value: str) -> None:
     """RFC 1870 §3 (3): size-param ::= [1*DIGIT], DIGIT being ASCII 0-9; the reply text

@@ -211,12 +211,6 @@ def test_smtp_end_of_data_has_one_reply() -> None:
         conn.next_event()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: LMTP end of data with no accepted recipient (server answered DATA "
-    "with 354 anyway) raises LocalProtocolError after '.\\r\\n' was written to the "
-    "outbound buffer (connection.py _write: stuffer.end before _final_reply_entry)",
-)
 def test_end_of_data_with_no_accepted_recipient_writes_nothing() -> None:
     """ARCHITECTURE core contract: a refused send queues nothing. The 354 here breaks
     §4.2 ("MUST fail with a 503"); either refusing the 354 or refusing the end of
@@ -236,13 +230,6 @@ def test_end_of_data_with_no_accepted_recipient_writes_nothing() -> None:
     assert conn.data_to_send() == b""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: LMTP BDAT LAST counts its replies from the RCPT replies read so far; "
-    "sent while a RCPT reply is still due, the count is short and the last "
-    "per-recipient reply becomes 'reply with no command waiting' "
-    "(connection.py _final_reply_entry)",
-)
 def test_bdat_last_with_a_rcpt_reply_still_due() -> None:
     """RFC 2033 §4.2 counts the successful RCPTs of the transaction. RFC 3030 §2 sends
     BDAT "after all MAIL and RCPT responses are collected", so refusing the BDAT

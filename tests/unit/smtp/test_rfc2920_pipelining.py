@@ -344,12 +344,6 @@ def test_pending_lists_the_group_in_order() -> None:
     assert conn.pending == tuple(group[1:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: RCPT replies are tagged from a queue (_rcpt_order) that RSET and MAIL "
-    "empty when *sent*, so a RCPT whose reply is still due after a pipelined RSET is "
-    "tagged with a later recipient and counted as accepted (connection.py send/_dispatch)",
-)
 def test_rcpt_reply_after_a_pipelined_rset_keeps_its_recipient() -> None:
     """RFC 2920 §3.1: RSET and MAIL "can all appear anywhere in a pipelined command group";
     replies are paired "by counting" - so each RCPT reply is about its own RCPT."""

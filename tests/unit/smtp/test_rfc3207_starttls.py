@@ -173,12 +173,6 @@ def test_bytes_after_the_go_ahead_in_a_later_read_are_a_protocol_error() -> None
         conn.tls_established()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: tls_established() does not check that nothing was received since the "
-    "go-ahead; plaintext bytes still buffered (or a reply half-read by the reader) "
-    "are then parsed as if they had come over TLS (connection.py tls_established)",
-)
 @pytest.mark.parametrize(
     ("injected", "read_first"),
     [(b"250 AUTH PLAIN\r\n", False), (b"250-mx\r\n250-AUTH PLAIN\r\n", True)],
@@ -223,11 +217,6 @@ def test_capabilities_before_tls_are_forgotten() -> None:
     assert conn.state is State.READY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: tls_established() resets capabilities and state but keeps "
-    "authenticated=True from an AUTH done before STARTTLS (connection.py tls_established)",
-)
 def test_authentication_before_tls_is_forgotten() -> None:
     """§4.2: "the SMTP protocol is reset to the initial state (the state in SMTP after
     a server issues a 220 service ready greeting)" - in which nobody is authenticated."""
@@ -272,11 +261,6 @@ def test_tls_established_without_a_go_ahead() -> None:
     assert not conn.tls_active
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: tls_established() in a wrong state raises LocalProtocolError but, not "
-    "being @poisons, leaves the core usable in its old state (connection.py tls_established)",
-)
 def test_tls_established_out_of_turn_poisons_the_core() -> None:
     """ARCHITECTURE.md: "After any protocol error the core is in ERROR for good"."""
     conn = ready()
@@ -287,25 +271,15 @@ def test_tls_established_out_of_turn_poisons_the_core() -> None:
         conn.send(Noop())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: QUIT is allowed in state STARTTLS, so it can be pipelined behind STARTTLS "
-    "and written in plaintext before the go-ahead (_state.py Quit row)",
-)
 def test_quit_pipelined_after_starttls_is_refused() -> None:
     """RFC 3207 §4: "the STARTTLS command must be the last command in a group"."""
     conn = ready()
     conn.send(StartTLS())
     with pytest.raises(LocalProtocolError):
         conn.send(Quit())
-    assert conn.data_to_send() == b""
+    assert conn.data_to_send() == b"STARTTLS\r\n"  # no QUIT behind it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: STARTTLS is allowed when TLS is already active (after tls_established() "
-    "or with Connection(tls_active=True)) (_state.py StartTLS row, connection.py send)",
-)
 @pytest.mark.parametrize("how", ["after-starttls", "implicit-tls"])
 def test_no_second_starttls(how: str) -> None:
     """RFC 3207 §4.2: "A client MUST NOT attempt to start a TLS session if a TLS session

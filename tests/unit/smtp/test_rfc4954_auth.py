@@ -337,13 +337,6 @@ def test_binary_responses_are_one_base64_line() -> None:
 # ---------------------------------------------------------- bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an AuthResponse may be sent while the AUTH command (or the previous "
-    "response) still awaits its reply, so credentials are pipelined before any 334; "
-    "if AUTH is refused the server reads them as a command line (_state.py AuthResponse "
-    "row allows all of state AUTH)",
-)
 def test_no_response_before_the_challenge() -> None:
     """RFC 4954 §4: a response answers a 334 challenge; RFC 2920 §3.1: commands of
     other extensions "may only appear as the last command in a group"."""
@@ -354,11 +347,6 @@ def test_no_response_before_the_challenge() -> None:
     assert conn.data_to_send() == b"AUTH LOGIN\r\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an intermediate reply other than 334 (e.g. 354) to AUTH is taken as "
-    "the end of the exchange: state READY, no error (connection.py _apply, Auth branch)",
-)
 def test_354_to_auth_is_a_protocol_error() -> None:
     """RFC 4954 §4: the server answers AUTH with 334 challenges or a final 2yz/4yz/5yz."""
     conn = ready()
@@ -368,11 +356,6 @@ def test_354_to_auth_is_a_protocol_error() -> None:
         conn.next_event()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a 334 challenge after the client's '*' is accepted and leaves the "
-    "exchange open (connection.py _apply, Auth branch)",
-)
 def test_challenge_after_cancel_is_a_protocol_error() -> None:
     """RFC 2554 §4 / RFC 4954 §4: after "*" the server "MUST reject the AUTH command
     by sending a 501 reply"."""

@@ -15,6 +15,7 @@ from mailwire import (
     Limits,
     LineTooLong,
     LocalProtocolError,
+    ProtocolError,
     RemoteProtocolError,
     TooManyResponses,
 )
@@ -204,25 +205,26 @@ def test_greeting_421_closes() -> None:
 
 
 def test_mailkit_greeting_not_ready() -> None:
-    """MailKit's `221 ESMTP server not ready` greeting is not a 220: refused."""
+    """MailKit's `221 ESMTP server not ready` greeting is neither 220 nor 554 (§3.1)."""
     conn = Connection()
-    (reply,) = feed(conn, [resource("greeting-not-ready.txt")])
-    assert reply.code == 221
-    assert conn.state is State.REFUSED
-    conn.receive_data(b"")
-    assert drain(conn) == [ConnectionClosed()]
+    conn.receive_data(resource("greeting-not-ready.txt"))
+    with pytest.raises(RemoteProtocolError, match="not an SMTP greeting"):
+        conn.next_event()
+    assert conn.state is State.ERROR
 
 
 @pytest.mark.parametrize(
     "greeting", [b"500 5.5.1 what\r\n", b"250 hello\r\n", b"354 go\r\n", b"450 later\r\n"]
 )
-def test_any_other_greeting_allows_nothing_but_quit(greeting: bytes) -> None:
-    """§4.3.2: connection establishment is 220, else 554. S8: an odd greeting must
-    never lead to EHLO, AUTH or MAIL being sent."""
+def test_any_other_greeting_is_a_protocol_error(greeting: bytes) -> None:
+    """§4.3.2: connection establishment is 220, else 554. S8: an odd greeting is a
+    ProtocolError and never leads to EHLO, AUTH or MAIL being sent."""
     for command in (Ehlo("c.example"), Helo("c.example"), MailFrom("a@example.org")):
-        conn = greeted(greeting=greeting)
-        assert conn.state is State.REFUSED
-        with pytest.raises(LocalProtocolError):
+        conn = Connection()
+        conn.receive_data(greeting)
+        with pytest.raises(RemoteProtocolError):
+            conn.next_event()
+        with pytest.raises(ProtocolError):
             conn.send(command)
         assert conn.data_to_send() == b""
 

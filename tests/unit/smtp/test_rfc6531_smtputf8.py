@@ -26,12 +26,6 @@ def test_rules_are_quoted_from_the_rfc() -> None:
     assert "The parameter does not accept a value" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: send() computes the SMTPUTF8 flag from MAIL's parameters only after "
-    "writing MAIL, so MAIL FROM itself is encoded as if SMTPUTF8 were absent and a "
-    "UTF-8 sender raises ValueError (connection.py send: _write before _utf8 is set)",
-)
 def test_utf8_sender_with_smtputf8() -> None:
     """§3.3/§3.4: MAIL FROM:<UTF-8 mailbox> SMTPUTF8."""
     conn = ready()
@@ -98,12 +92,6 @@ def test_the_declaration_ends_with_its_transaction() -> None:
         conn.send(RcptTo(UTF8_RCPT))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the SMTPUTF8 flag of a refused MAIL survives into the next MAIL, which "
-    "is then written with a UTF-8 sender and no SMTPUTF8 parameter (connection.py send: "
-    "_utf8 is read before it is recomputed, and not reset on a refused MAIL or RSET)",
-)
 def test_declaration_of_a_refused_mail_does_not_leak() -> None:
     conn = ready()
     exchange(conn, MailFrom("s@example.org", {"SMTPUTF8": None}), b"550 5.7.1 no\r\n")

@@ -57,7 +57,7 @@ from mailwire.pop3.events import (
     ScanListing,
     UniqueIdListing,
 )
-from mailwire.sasl import Mechanism
+from mailwire.sasl import Mechanism, ScramSHA1, ScramSHA256
 
 __all__ = [
     "Sink",
@@ -261,6 +261,8 @@ def authenticate(conn: Connection, mechanism: Mechanism, *, initial_response: bo
                     conn.send(AuthCancel())
                     yield from answer(conn)
                     if isinstance(exc, AuthenticationError):
+                        if isinstance(mechanism, ScramSHA1 | ScramSHA256) and mechanism.rounds > 1:
+                            yield Close()  # its final message did not verify: an impostor
                         raise
                     raise AuthenticationError(
                         f"{mechanism.name}: the server sent a challenge that is not base64"

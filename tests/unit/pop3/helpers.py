@@ -335,3 +335,103 @@ def plain_client_args(server: FakePOP3, **kwargs: Any) -> dict[str, Any]:
     }
     args.update(kwargs)
     return {"host": server.host, "port": server.port, **args}
+
+
+# ---------------------------------------------------------------- in-memory server
+
+# An in-memory answer: bytes, or a callable given the server and the line.
+MemoryAnswer = bytes | Callable[["MemoryServer", bytes], bytes]
+
+
+class MemoryServer:
+    """Runs a flow against canned answers, in memory, recording every write.
+
+    Each complete command line the client writes gets the answer for its
+    verb (upper case); while ``continuation`` is set (an AUTH exchange), lines
+    go to it instead. ``writes`` keeps each ``Send`` as one write, so a test
+    can tell pipelined commands (one write) from one-at-a-time ones.
+    """
+
+    def __init__(self, answers: dict[str, MemoryAnswer], greeting: bytes = GREETING) -> None:
+        self.answers = answers
+        self.out = bytearray(greeting)
+        self.lines: list[bytes] = []
+        self.writes: list[bytes] = []
+        self.secrets: list[bytes] = []
+        self.continuation: Callable[[MemoryServer, bytes], bytes] | None = None
+        self.eof = False
+        self.closed = False
+        self.tls_starts = 0
+        self._in = bytearray()
+
+    def verbs(self) -> list[str]:
+        return [line.split(b" ", 1)[0].strip().upper().decode() for line in self.lines]
+
+    def _take(self, data: bytes) -> None:
+        self._in += data
+        while (end := self._in.find(b"\n")) >= 0:
+            line = bytes(self._in[: end + 1])
+            del self._in[: end + 1]
+            self.lines.append(line)
+            if self.continuation is not None:
+                self.out += self.continuation(self, line)
+                continue
+            verb = line.split(b" ", 1)[0].strip().upper().decode("ascii", "replace")
+            answer = self.answers.get(verb, b"-ERR unknown command\r\n")
+            self.out += answer(self, line) if callable(answer) else answer
+
+    def run(self, flow: Any) -> Any:
+        from mailwire._flow import Close, Receive, Send, StartTLS
+
+        answer: bytes | None = None
+        while True:
+            try:
+                request = flow.send(answer)
+            except StopIteration as stop:
+                return stop.value
+            answer = None
+            if isinstance(request, Send):
+                assert not self.closed, "a write after Close"
+                self.writes.append(request.data)
+                self.secrets += [request.data[a:b] for a, b in request.secrets]
+                self._take(request.data)
+            elif isinstance(request, Receive):
+                if not self.out:
+                    if self.eof:
+                        answer = b""
+                        continue
+                    raise AssertionError(f"deadlock: the client waits; it wrote {self.lines!r}")
+                answer = bytes(self.out[: request.max_bytes])
+                del self.out[: request.max_bytes]
+            elif isinstance(request, StartTLS):
+                self.tls_starts += 1
+            elif isinstance(request, Close):
+                self.closed = True
+
+
+def memory_client(**kwargs: Any) -> Any:
+    """A ``ClientBase`` (no driver) whose flows a :class:`MemoryServer` runs."""
+    from mailwire.pop3._client_base import ClientBase
+
+    args: dict[str, Any] = {"tls": TLSMode.IMPLICIT}
+    args.update(kwargs)
+    return ClientBase("pop.example", **args)
+
+
+def logged_in(server: MemoryServer, **kwargs: Any) -> Any:
+    """A client connected and logged in (USER/PASS) through ``server``."""
+    client = memory_client(**kwargs)
+    server.run(client._connect_flow())
+    server.run(
+        client._login_flow(
+            "mrose",
+            "tanstaaf",
+            token=None,
+            mechanisms=["USER"],
+            authzid=None,
+            initial_response=True,
+        )
+    )
+    server.writes.clear()
+    server.lines.clear()
+    return client

@@ -352,3 +352,21 @@ def test_non_ascii_local_part_without_smtputf8(kind: str, make_smtp_lab: Any) ->
             c.send_message(make_message(), sender="alice@example.test", recipients=["bjørn@x.test"])
         c.noop()  # nothing was sent; the session goes on
     assert not any(line.upper().startswith(b"MAIL") for line in lab.commands)
+
+
+def test_refused_bdat_then_the_session_goes_on(kind: str, make_smtp_lab: Any) -> None:
+    """RFC 3030 §2: a refused chunk fails the message; RSET follows; the next one goes."""
+    from mailwire import SMTPReplyError
+
+    lab = make_smtp_lab(chunking=True, data_size_limit=1000)
+    big = make_message() + b"y" * 5000 + b"\r\n"
+    with Sync(kind, lab.host, lab.tls_port, ssl_context=lab.client_context()) as c:
+        with pytest.raises(SMTPReplyError) as info:
+            c.send_message(iter([big[:2000], big[2000:]]), use_bdat=True)  # size unknown
+        assert info.value.code == 552
+        small = make_message()
+        result = c.send_message(small, use_bdat=True)
+    assert list(result.accepted) == ["bob@example.test"]
+    (received,) = lab.wait_for_messages(1)
+    assert received.content == small
+    assert b"RSET\r\n" in lab.commands

@@ -33,6 +33,7 @@ from mailwire.errors import (
 from mailwire.smtp._capabilities import Capabilities
 from mailwire.smtp._flows import command, next_reply, reply_error
 from mailwire.smtp._message import PreparedMessage
+from mailwire.smtp._state import State
 from mailwire.smtp.commands import Bdat, Content, Data, EndOfData, MailFrom, RcptTo, Rset
 from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import Reply
@@ -342,7 +343,21 @@ def _send_content(
         then()
     yield from flush(conn)
     expected = len(accepted) if conn.lmtp else 1
-    return (yield from _final_replies(conn, txn, expected, before=sent_bdat))
+    try:
+        finals = yield from _final_replies(conn, txn, expected, before=sent_bdat)
+    except SMTPReplyError:
+        yield from _reset_if_failed(conn)
+        raise
+    yield from _reset_if_failed(conn)
+    return finals
+
+
+def _reset_if_failed(conn: Connection) -> Flow[None]:
+    """RFC 3030 §2: after a refused BDAT chunk, RSET before anything else."""
+    if conn.state is State.FAILED:
+        reply = yield from command(conn, Rset())
+        if not reply.is_positive:
+            raise reply_error(reply, "RSET")
 
 
 def _final_replies(

@@ -300,16 +300,15 @@ def _read(fixture: Fixture, *, fast: bool = True) -> list[Any]:
     buf = ReceiveBuffer()
     reader = ResponseReader()
     out: list[Any] = []
-    saved = _parser.fast_msg_att
-    if not fast:
-        _parser.fast_msg_att = lambda *args: None  # type: ignore[assignment]
+    saved = _parser.USE_FAST_PATH
+    _parser.USE_FAST_PATH = fast
     try:
         for start in range(0, len(data), CHUNK):
             buf.feed(data[start : start + CHUNK])
             while (response := reader.read(buf)) is not None:
                 out.append(response)
     finally:
-        _parser.fast_msg_att = saved
+        _parser.USE_FAST_PATH = saved
     return out
 
 

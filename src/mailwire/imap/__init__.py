@@ -16,89 +16,224 @@ and Gmail's X-GM-EXT-1.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mailwire._flow import NEED_DATA
-from mailwire.imap import search
-from mailwire.imap._frames import Frame, FrameReader, StreamedLiteral
-from mailwire.imap._parser import parse_response
-from mailwire.imap._reader import ResponseReader, parse_responses
-from mailwire.imap._seqset import SequenceSet
-from mailwire.imap._utf7 import decode_mailbox_name, encode_mailbox_name
-from mailwire.imap._writer import Encoded, EncodeOptions, Segment
-from mailwire.imap.commands import (
-    Append,
-    Authenticate,
-    Capability,
-    Check,
-    Close,
-    Command,
-    Compress,
-    Copy,
-    Create,
-    Delete,
-    Enable,
-    Examine,
-    Expunge,
-    Fetch,
-    GetMetadata,
-    GetQuota,
-    GetQuotaRoot,
-    Id,
-    Idle,
-    List,
-    Login,
-    Logout,
-    Lsub,
-    Move,
-    Namespace,
-    Noop,
-    QResync,
-    Rename,
-    Search,
-    Select,
-    SetMetadata,
-    SetQuota,
-    Sort,
-    StartTLS,
-    Status,
-    Store,
-    Subscribe,
-    Thread,
-    Unselect,
-    Unsubscribe,
-)
-from mailwire.imap.events import (
-    AppendUid,
-    CapabilityData,
-    Continuation,
-    CopyUid,
-    Defect,
-    Enabled,
-    ESearchData,
-    Exists,
-    ExpungeData,
-    FetchData,
-    Flags,
-    IdData,
-    ListData,
-    MetadataData,
-    NamespaceData,
-    NamespaceInfo,
-    Quota,
-    QuotaResource,
-    QuotaRoot,
-    Recent,
-    Response,
-    ResponseCode,
-    SearchData,
-    SortData,
-    StatusData,
-    StatusResponse,
-    Tagged,
-    ThreadData,
-    UntaggedData,
-    Vanished,
-)
-from mailwire.imap.structures import Address, BodyStructure, Envelope
+
+if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
+    from mailwire.imap import search
+    from mailwire.imap._frames import (
+        Frame,
+        FrameReader,
+        StreamedLiteral,
+    )
+    from mailwire.imap._parser import (
+        parse_response,
+    )
+    from mailwire.imap._reader import (
+        ResponseReader,
+        parse_responses,
+    )
+    from mailwire.imap._seqset import (
+        SequenceSet,
+    )
+    from mailwire.imap._utf7 import (
+        decode_mailbox_name,
+        encode_mailbox_name,
+    )
+    from mailwire.imap._writer import (
+        Encoded,
+        EncodeOptions,
+        Segment,
+    )
+    from mailwire.imap.commands import (
+        Append,
+        Authenticate,
+        Capability,
+        Check,
+        Close,
+        Command,
+        Compress,
+        Copy,
+        Create,
+        Delete,
+        Enable,
+        Examine,
+        Expunge,
+        Fetch,
+        GetMetadata,
+        GetQuota,
+        GetQuotaRoot,
+        Id,
+        Idle,
+        List,
+        Login,
+        Logout,
+        Lsub,
+        Move,
+        Namespace,
+        Noop,
+        QResync,
+        Rename,
+        Search,
+        Select,
+        SetMetadata,
+        SetQuota,
+        Sort,
+        StartTLS,
+        Status,
+        Store,
+        Subscribe,
+        Thread,
+        Unselect,
+        Unsubscribe,
+    )
+    from mailwire.imap.events import (
+        AppendUid,
+        CapabilityData,
+        Continuation,
+        CopyUid,
+        Defect,
+        Enabled,
+        ESearchData,
+        Exists,
+        ExpungeData,
+        FetchData,
+        Flags,
+        IdData,
+        ListData,
+        MetadataData,
+        NamespaceData,
+        NamespaceInfo,
+        Quota,
+        QuotaResource,
+        QuotaRoot,
+        Recent,
+        Response,
+        ResponseCode,
+        SearchData,
+        SortData,
+        StatusData,
+        StatusResponse,
+        Tagged,
+        ThreadData,
+        UntaggedData,
+        Vanished,
+    )
+    from mailwire.imap.structures import (
+        Address,
+        BodyStructure,
+        Envelope,
+    )
+
+# Importing the package is cheap: each name is imported from its module the
+# first time it is used (PEP 562), so a program pays for the parser, the
+# encoder or the search builder only when it uses them.
+_WHERE: dict[str, str] = {
+    "Frame": "mailwire.imap._frames",
+    "FrameReader": "mailwire.imap._frames",
+    "StreamedLiteral": "mailwire.imap._frames",
+    "parse_response": "mailwire.imap._parser",
+    "ResponseReader": "mailwire.imap._reader",
+    "parse_responses": "mailwire.imap._reader",
+    "SequenceSet": "mailwire.imap._seqset",
+    "decode_mailbox_name": "mailwire.imap._utf7",
+    "encode_mailbox_name": "mailwire.imap._utf7",
+    "Encoded": "mailwire.imap._writer",
+    "EncodeOptions": "mailwire.imap._writer",
+    "Segment": "mailwire.imap._writer",
+    "Append": "mailwire.imap.commands",
+    "Authenticate": "mailwire.imap.commands",
+    "Capability": "mailwire.imap.commands",
+    "Check": "mailwire.imap.commands",
+    "Close": "mailwire.imap.commands",
+    "Command": "mailwire.imap.commands",
+    "Compress": "mailwire.imap.commands",
+    "Copy": "mailwire.imap.commands",
+    "Create": "mailwire.imap.commands",
+    "Delete": "mailwire.imap.commands",
+    "Enable": "mailwire.imap.commands",
+    "Examine": "mailwire.imap.commands",
+    "Expunge": "mailwire.imap.commands",
+    "Fetch": "mailwire.imap.commands",
+    "GetMetadata": "mailwire.imap.commands",
+    "GetQuota": "mailwire.imap.commands",
+    "GetQuotaRoot": "mailwire.imap.commands",
+    "Id": "mailwire.imap.commands",
+    "Idle": "mailwire.imap.commands",
+    "List": "mailwire.imap.commands",
+    "Login": "mailwire.imap.commands",
+    "Logout": "mailwire.imap.commands",
+    "Lsub": "mailwire.imap.commands",
+    "Move": "mailwire.imap.commands",
+    "Namespace": "mailwire.imap.commands",
+    "Noop": "mailwire.imap.commands",
+    "QResync": "mailwire.imap.commands",
+    "Rename": "mailwire.imap.commands",
+    "Search": "mailwire.imap.commands",
+    "Select": "mailwire.imap.commands",
+    "SetMetadata": "mailwire.imap.commands",
+    "SetQuota": "mailwire.imap.commands",
+    "Sort": "mailwire.imap.commands",
+    "StartTLS": "mailwire.imap.commands",
+    "Status": "mailwire.imap.commands",
+    "Store": "mailwire.imap.commands",
+    "Subscribe": "mailwire.imap.commands",
+    "Thread": "mailwire.imap.commands",
+    "Unselect": "mailwire.imap.commands",
+    "Unsubscribe": "mailwire.imap.commands",
+    "AppendUid": "mailwire.imap.events",
+    "CapabilityData": "mailwire.imap.events",
+    "Continuation": "mailwire.imap.events",
+    "CopyUid": "mailwire.imap.events",
+    "Defect": "mailwire.imap.events",
+    "Enabled": "mailwire.imap.events",
+    "ESearchData": "mailwire.imap.events",
+    "Exists": "mailwire.imap.events",
+    "ExpungeData": "mailwire.imap.events",
+    "FetchData": "mailwire.imap.events",
+    "Flags": "mailwire.imap.events",
+    "IdData": "mailwire.imap.events",
+    "ListData": "mailwire.imap.events",
+    "MetadataData": "mailwire.imap.events",
+    "NamespaceData": "mailwire.imap.events",
+    "NamespaceInfo": "mailwire.imap.events",
+    "Quota": "mailwire.imap.events",
+    "QuotaResource": "mailwire.imap.events",
+    "QuotaRoot": "mailwire.imap.events",
+    "Recent": "mailwire.imap.events",
+    "Response": "mailwire.imap.events",
+    "ResponseCode": "mailwire.imap.events",
+    "SearchData": "mailwire.imap.events",
+    "SortData": "mailwire.imap.events",
+    "StatusData": "mailwire.imap.events",
+    "StatusResponse": "mailwire.imap.events",
+    "Tagged": "mailwire.imap.events",
+    "ThreadData": "mailwire.imap.events",
+    "UntaggedData": "mailwire.imap.events",
+    "Vanished": "mailwire.imap.events",
+    "Address": "mailwire.imap.structures",
+    "BodyStructure": "mailwire.imap.structures",
+    "Envelope": "mailwire.imap.structures",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "search":
+        value: Any = importlib.import_module("mailwire.imap.search")
+    else:
+        where = _WHERE.get(name)
+        if where is None:
+            raise AttributeError(f"module 'mailwire.imap' has no attribute {name!r}")
+        value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 #: IDLE ends with this line (RFC 2177 §3); it carries no tag.
 DONE = b"DONE\r\n"

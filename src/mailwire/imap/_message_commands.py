@@ -147,13 +147,13 @@ class Sort(Command):
         Command.__post_init__(self)
 
     def arguments(self) -> list[Arg]:
-        keys: list[Arg] = []
+        keys: list[Raw] = []
         for key in self.keys:
             upper = key.upper() if isinstance(key, str) else key
             if upper != "REVERSE" and upper not in _SORT_KEYS:
                 raise ValueError(f"not a SORT key: {key!r}")
             keys.append(Raw(upper.encode("ascii")))
-        if not keys or keys[-1] == Raw(b"REVERSE"):
+        if not keys or keys[-1].data == b"REVERSE":
             raise ValueError("SORT needs a key (REVERSE only modifies the next one)")
         program, _ = compile_criteria(self.criteria)
         return [

@@ -25,8 +25,6 @@ from collections.abc import Callable
 
 from mailwire.errors import RemoteProtocolError
 from mailwire.imap._codes import resp_text
-from mailwire.imap._fastfetch import fast_msg_att
-from mailwire.imap._fetch import msg_att
 from mailwire.imap._frames import Frame
 from mailwire.imap._lexer import HARD_DEPTH, Decoder, shorten
 from mailwire.imap._seqset import SequenceSet
@@ -39,6 +37,7 @@ from mailwire.imap.events import (
     ESearchData,
     Exists,
     ExpungeData,
+    FetchData,
     Flags,
     IdData,
     ListData,
@@ -65,7 +64,27 @@ from mailwire.limits import DEFAULT_LIMITS, Limits
 __all__ = ["parse_response"]
 
 _STATUS = frozenset({b"OK", b"NO", b"BAD", b"PREAUTH", b"BYE"})
+
 _TAG = re.compile(rb'[^\x00-\x20\x7f(){%*"\\+\]]+\Z')
+
+#: Whether FETCH responses try the regex fast path first (benchmarks and
+#: tests switch it off to measure or check the token parser alone).
+USE_FAST_PATH = True
+
+
+# The two FETCH parsers, imported on the first FETCH: the fast path's
+# regular expressions take a while to compile, and a session that never
+# fetches need not pay for them.
+_FETCH_PARSERS: list[Callable[..., FetchData | None]] = []
+
+
+def _fetch_parsers() -> list[Callable[..., FetchData | None]]:
+    if not _FETCH_PARSERS:
+        from mailwire.imap._fastfetch import fast_msg_att
+        from mailwire.imap._fetch import msg_att
+
+        _FETCH_PARSERS.extend((fast_msg_att, msg_att))
+    return _FETCH_PARSERS
 
 
 def parse_response(frame: Frame, limits: Limits = DEFAULT_LIMITS) -> Response:
@@ -93,8 +112,8 @@ def _dispatch(frame: Frame, limits: Limits) -> Response:
         space = text.find(b" ", 2)
         word = text[2:space] if space > 0 else text[2:]
         if word.isdigit() and word.isascii():
-            if text.startswith(b"FETCH ", space + 1) and not frame.defects:
-                fast = fast_msg_att(
+            if text.startswith(b"FETCH ", space + 1) and not frame.defects and USE_FAST_PATH:
+                fast = (_FETCH_PARSERS or _fetch_parsers())[0](
                     text,
                     space + 7,
                     frame.literals,
@@ -173,7 +192,8 @@ def _numbered(frame: Frame, number: int, rest: bytes, limits: Limits) -> Respons
     keyword = keyword.upper()
     if keyword == b"FETCH":
         d = Decoder(args, frame.literals, limits)
-        response = msg_att(d, number)
+        response = (_FETCH_PARSERS or _fetch_parsers())[1](d, number)
+        assert response is not None
         d.end()
         if frame.defects:
             return _with_defects(response, _defects(frame, list(response.defects)))

@@ -1,10 +1,83 @@
-"""The ``mailwire`` command (also ``python -m mailwire``)."""
+"""The ``mailwire`` command (also ``python -m mailwire``).
+
+Subcommands:
+
+- ``send``: one message over SMTP, step by step, in the spirit of swaks;
+  ``--quit-after`` stops after a stage, and the exchange is printed.
+- ``replay FILE``: a saved session re-fed through a fresh core, one step at
+  a time (``--step`` waits for Enter between steps).
+- ``export FILE --to pcapng|jsonl|html|mermaid|text``: another form of a
+  saved session.
+- ``explain CODE``: what an SMTP reply, enhanced status, IMAP or POP3 code
+  means.
+- ``transcript FILE``: render a saved session.
+
+The exit status names the phase that failed (see ``EXIT``); passwords come
+from a prompt, an environment variable or a file, never from the command
+line, and are never printed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["EXIT", "main"]
+
+#: Exit status by phase: 0 is success, 2 a usage error (argparse's own).
+EXIT = {
+    "ok": 0,
+    "usage": 2,
+    "connect": 3,
+    "tls": 4,
+    "auth": 5,
+    "envelope": 6,
+    "data": 7,
+    "unknown": 8,
+    "protocol": 9,
+    "input": 10,
+}
+
+STAGES = ("CONNECT", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA")
+
+
+def _add_send(sub: Any) -> None:
+    send = sub.add_parser("send", help="send a message over SMTP and show the exchange")
+    send.add_argument("--server", required=True, help="SMTP server host name or address")
+    send.add_argument("--port", type=int, help="port (default: by --tls mode)")
+    send.add_argument(
+        "--tls",
+        choices=["implicit", "starttls", "plain"],
+        default="implicit",
+        help="implicit TLS (default, port 465), STARTTLS (587), or plain (25)",
+    )
+    send.add_argument("--cafile", help="trust these CA certificates instead of the system's")
+    send.add_argument("--user", help="authenticate as this user")
+    secret = send.add_mutually_exclusive_group()
+    secret.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    secret.add_argument("--password-file", metavar="FILE", help="read the password from FILE")
+    send.add_argument("--allow-plaintext-auth", action="store_true", help="allow AUTH without TLS")
+    send.add_argument("--from", dest="sender", required=True, help="sender address")
+    send.add_argument("--to", action="append", default=[], help="recipient (repeatable)")
+    send.add_argument("--cc", action="append", default=[], help="copy recipient")
+    send.add_argument("--bcc", action="append", default=[], help="blind copy recipient")
+    send.add_argument("--subject", default="mailwire test", help="subject")
+    send.add_argument("--body", default="Sent with mailwire.\n", help="plain-text body")
+    send.add_argument("--html", help="an HTML body as well")
+    send.add_argument("--attach", action="append", default=[], help="attach a file")
+    send.add_argument("--quit-after", choices=STAGES, type=str.upper, help="stop after this stage")
+    send.add_argument(
+        "--style",
+        choices=["text", "annotated", "raw"],
+        default="annotated",
+        help="how to print the exchange (default: annotated)",
+    )
+    send.add_argument("--save", metavar="FILE", help="also save the transcript (text)")
+    send.add_argument("--timeout", type=float, default=30.0, help="seconds per network wait")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -14,6 +87,23 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_send(sub)
+
+    replay = sub.add_parser("replay", help="step through a saved session in a fresh core")
+    replay.add_argument("path", help="a transcript saved as C:/S: text or JSON Lines")
+    replay.add_argument("--step", action="store_true", help="wait for Enter after each step")
+    replay.add_argument("--protocol", choices=["smtp", "lmtp"], default="smtp")
+
+    export = sub.add_parser("export", help="write a saved session in another form")
+    export.add_argument("path", help="a transcript saved as C:/S: text or JSON Lines")
+    export.add_argument(
+        "--to", choices=["pcapng", "jsonl", "html", "mermaid", "text"], required=True
+    )
+    export.add_argument("--output", "-o", help="output file (default: standard output)")
+    export.add_argument("--protocol", choices=["smtp", "lmtp", "pop3", "imap"], default="smtp")
+
+    explain = sub.add_parser("explain", help="what a reply or response code means")
+    explain.add_argument("code", help="e.g. 550, 5.1.1, TRYCREATE, IN-USE")
 
     show = sub.add_parser("transcript", help="render a saved transcript (text or JSON Lines)")
     show.add_argument("path", help="a transcript saved as C:/S: text or JSON Lines")
@@ -26,6 +116,181 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    if args.user is None:
+        return None
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if value is None:
+            raise ValueError(f"${args.password_env} is not set")
+        return value
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as file:
+            return file.read().rstrip("\r\n")
+    return getpass.getpass(f"password for {args.user}: ")
+
+
+def _message(args: argparse.Namespace) -> Any:
+    import email.message
+    import mimetypes
+    import pathlib
+
+    msg = email.message.EmailMessage()
+    msg["From"] = args.sender
+    if args.to:
+        msg["To"] = ", ".join(args.to)
+    if args.cc:
+        msg["Cc"] = ", ".join(args.cc)
+    msg["Subject"] = args.subject
+    msg.set_content(args.body)
+    if args.html:
+        msg.add_alternative(args.html, subtype="html")
+    for name in args.attach:
+        path = pathlib.Path(name)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        msg.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return msg
+
+
+def _send(args: argparse.Namespace) -> int:
+    from mailwire import errors, smtp
+    from mailwire.smtp import Data, MailFrom, Quit, RcptTo, _flows
+    from mailwire.tls import TLSMode, create_context
+
+    recipients = args.to + args.cc + args.bcc
+    if not recipients:
+        print("mailwire send: give at least one --to, --cc or --bcc", file=sys.stderr)
+        return EXIT["usage"]
+    try:
+        password = _password(args)
+    except (OSError, ValueError) as exc:
+        print(f"mailwire send: {exc}", file=sys.stderr)
+        return EXIT["input"]
+    context = create_context(cafile=args.cafile) if args.cafile else None
+    client = smtp.Client(
+        args.server,
+        args.port,
+        tls=TLSMode(args.tls),
+        ssl_context=context,
+        timeout=args.timeout,
+        allow_plaintext_auth=args.allow_plaintext_auth,
+    )
+    phase = "connect"
+    status = EXIT["ok"]
+    stop = args.quit_after
+    try:
+        client._driver.connect()
+        client._set_local_name(client._driver.sockname)
+        conn = client.connection
+        if stop != "CONNECT":
+            phase = "protocol"
+            client._run(_flows.greet(conn, client.local_hostname))
+            if client.tls is TLSMode.STARTTLS and stop != "EHLO":
+                phase = "tls"
+                client._run(_flows.starttls(conn, client.local_hostname, None))
+        if stop not in ("CONNECT", "EHLO", "STARTTLS") and args.user:
+            phase = "auth"
+            client.login(args.user, password)
+        if stop in ("MAIL", "RCPT", "DATA"):
+            phase = "envelope"
+            client._run(_flows.command(conn, MailFrom(args.sender)))
+            if stop in ("RCPT", "DATA"):
+                for rcpt in recipients:
+                    client._run(_flows.command(conn, RcptTo(rcpt)))
+            if stop == "DATA":
+                phase = "data"
+                reply = client._run(_flows.command(conn, Data()))
+                if reply.code == 354:
+                    client.close()  # stop before any content: nothing is delivered
+        elif stop is None:
+            phase = "envelope"
+            result = client.send_message(_message(args), sender=args.sender, recipients=recipients)
+            for address, reply in result.refused.items():
+                print(f"refused: {address}: {reply}", file=sys.stderr)
+        if client._driver.is_open:
+            client._run(_flows.command(conn, Quit()))
+            client.close()
+    except errors.OutcomeUnknown as exc:
+        status = EXIT["unknown"]
+        print(f"mailwire send: {exc}", file=sys.stderr)
+    except errors.MailwireError as exc:
+        if isinstance(exc, errors.AuthenticationError):
+            phase = "auth"
+        elif isinstance(exc, errors.SecurityError):
+            phase = "tls"
+        elif isinstance(exc, errors.SMTPReplyError) and phase == "envelope":
+            phase = "data" if (exc.command or "").startswith(("end", "DATA", "BDAT")) else phase
+        status = EXIT.get(phase, EXIT["protocol"])
+        print(f"mailwire send: {phase} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:  # certificate problems, bad input
+        status = EXIT["tls"] if "certificate" in str(exc).lower() else EXIT["input"]
+        print(f"mailwire send: {type(exc).__name__}: {exc}", file=sys.stderr)
+    finally:
+        client.close()
+    sys.stdout.write(client.transcript.render(style=args.style))
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as file:
+            file.write(client.transcript.render())
+    return status
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from mailwire.smtp import replay
+    from mailwire.transcript import Transcript
+
+    transcript = Transcript.load(args.path)
+    for step in replay(transcript, lmtp=args.protocol == "lmtp"):
+        print(step)
+        if args.step:
+            try:
+                input("-- Enter for the next step, Ctrl-D to stop -- ")
+            except EOFError:
+                print()
+                break
+    return EXIT["ok"]
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mailwire.transcript import Transcript
+
+    transcript = Transcript.load(args.path)
+    transcript.protocol = args.protocol
+    if args.to == "pcapng":
+        if not args.output:
+            print("mailwire export: pcapng needs --output FILE", file=sys.stderr)
+            return EXIT["usage"]
+        frames = transcript.export_pcapng(args.output)
+        print(f"wrote {frames} frames to {args.output} (secrets masked)", file=sys.stderr)
+        return EXIT["ok"]
+    renderers: dict[str, Callable[[], str]] = {
+        "jsonl": transcript.to_jsonl,
+        "html": transcript.to_html,
+        "mermaid": transcript.to_mermaid,
+        "text": transcript.render,
+    }
+    text = renderers[args.to]()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT["ok"]
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from mailwire._explain import explain
+
+    text = explain(args.code)
+    if text is None:
+        print(f"mailwire explain: {args.code!r} is not a code known here", file=sys.stderr)
+        return EXIT["input"]
+    print(text)
+    return EXIT["ok"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     parser = _build_parser()
@@ -34,7 +299,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mailwire import __version__
 
         print(f"mailwire {__version__}")
-        return 0
+        return EXIT["ok"]
+    if args.command == "send":
+        return _send(args)
+    if args.command == "replay":
+        return _replay(args)
+    if args.command == "export":
+        return _export(args)
+    if args.command == "explain":
+        return _explain(args)
     if args.command == "transcript":
         from mailwire.transcript import Transcript
 
@@ -43,6 +316,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(transcript.to_jsonl())
         else:
             sys.stdout.write(transcript.render(style=args.style))
-        return 0
+        return EXIT["ok"]
     parser.print_help()
-    return 2
+    return EXIT["usage"]

@@ -14,6 +14,8 @@ Implementations:
 - ``BytesIO.readline``: the same loop over the bytes in memory;
 - ``ReceiveBuffer``: mailwire's buffer fed the 64 KiB chunks from memory,
   ``read_line()`` until ``None`` after each feed;
+- ``ReceiveBuffer.read_lines``: the batch form, every complete line of a chunk
+  in one call.
 - ``ReceiveBuffer+socket``: the same fed by ``recv(65536)`` on a socket, the
   like-for-like comparison with the baseline;
 - ``floor:splitlines``: ``bytes.splitlines(keepends=True)`` on the whole
@@ -177,6 +179,16 @@ def receive_buffer(buffer_cls: type[Any] | None = None) -> Callable[[Stream], li
     return split
 
 
+def receive_buffer_batch(stream: Stream) -> list[bytes]:
+    """ReceiveBuffer.read_lines: every complete line of a chunk in one call."""
+    buf = _mailwire_buffer()()
+    lines: list[bytes] = []
+    for chunk in stream.chunks:
+        buf.feed(chunk)
+        lines.extend(buf.read_lines())
+    return lines
+
+
 def receive_buffer_socket(buffer_cls: type[Any] | None = None) -> Callable[[Stream], Measurement]:
     """ReceiveBuffer on a socket, like-for-like with the baseline."""
 
@@ -205,6 +217,7 @@ def make_workload(buffer_cls: type[Any] | None = None) -> Workload:
             "BytesIO.readline": bytesio_readline,
             "ReceiveBuffer": receive_buffer(buffer_cls),
             "ReceiveBuffer+socket": receive_buffer_socket(buffer_cls),
+            "ReceiveBuffer.read_lines": receive_buffer_batch,
             "floor:splitlines": floor_splitlines,
         },
         baseline="makefile.readline",

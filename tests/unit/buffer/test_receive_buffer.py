@@ -241,3 +241,58 @@ def test_search_resumes_instead_of_rescanning() -> None:
     buf.feed(b"\n")
     assert buf.read_line() == b"a" * n + b"\n"
     assert CountingBuffer.scanned <= n + 1
+
+
+# --- read_lines: the batch form -----------------------------------------------
+
+
+def drain_batch(buf: ReceiveBuffer) -> list[bytes]:
+    return buf.read_lines()
+
+
+@pytest.mark.parametrize(("stream", "lines", "rest"), LINE_CASES)
+def test_read_lines_matches_read_line(stream: bytes, lines: list[bytes], rest: bytes) -> None:
+    for cut in range(len(stream) + 1):
+        buf = ReceiveBuffer()
+        got: list[bytes] = []
+        for piece in (stream[:cut], stream[cut:]):
+            if piece:
+                buf.feed(piece)
+                got.extend(buf.read_lines())
+        assert got == lines, cut
+        assert buf.read_all() == rest
+
+
+@given(st.lists(st.binary(max_size=40), max_size=20), st.data())
+def test_read_lines_any_split(chunks: list[bytes], data: st.DataObject) -> None:
+    stream = b"".join(chunks)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    one, many = ReceiveBuffer(), ReceiveBuffer()
+    by_line, by_batch = [], []
+    for piece in pieces:
+        if piece:
+            one.feed(piece)
+            many.feed(piece)
+            while (line := one.read_line()) is not None:
+                by_line.append(line)
+            by_batch.extend(many.read_lines())
+    assert by_batch == by_line
+    assert many.read_all() == one.read_all()
+
+
+@pytest.mark.parametrize("limit", [2, 10, 100])
+def test_read_lines_limit(limit: int) -> None:
+    ok = b"x" * (limit - 1) + b"\n"
+    buf = ReceiveBuffer(Limits(max_line_length=limit))
+    buf.feed(ok * 3)
+    assert buf.read_lines() == [ok] * 3
+    buf.feed(ok + b"y" * limit + b"\n")
+    with pytest.raises(LineTooLong):
+        buf.read_lines()
+    assert len(buf) == 0
+    # A partial line that has already outgrown the limit is refused at once.
+    buf2 = ReceiveBuffer(Limits(max_line_length=limit))
+    buf2.feed(ok + b"z" * limit)
+    with pytest.raises(LineTooLong):
+        buf2.read_lines()

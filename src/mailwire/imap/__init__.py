@@ -88,6 +88,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
         Thread,
         Unselect,
         Unsubscribe,
+        body_section,
     )
     from mailwire.imap.events import (
         AppendUid,
@@ -183,6 +184,7 @@ _WHERE: dict[str, str] = {
     "Thread": "mailwire.imap.commands",
     "Unselect": "mailwire.imap.commands",
     "Unsubscribe": "mailwire.imap.commands",
+    "body_section": "mailwire.imap.commands",
     "AppendUid": "mailwire.imap.events",
     "CapabilityData": "mailwire.imap.events",
     "Continuation": "mailwire.imap.events",
@@ -322,6 +324,7 @@ __all__ = [
     "Unsubscribe",
     "UntaggedData",
     "Vanished",
+    "body_section",
     "decode_mailbox_name",
     "encode_mailbox_name",
     "parse_response",

@@ -15,7 +15,8 @@ Server deviations accepted here, each recorded as a defect:
   ``negative-number``;
 - a body part with NIL for its type, subtype or encoding, or an empty
   address list ``()``: ``nil-string`` / ``empty-address-list``;
-- ``BODY.PEEK[...]`` echoed back instead of ``BODY[...]``: ``peek-echoed``.
+- ``BODY.PEEK[...]`` echoed back instead of ``BODY[...]``: ``peek-echoed``;
+- Gmail puts NIL among X-GM-LABELS: ``nil-label`` (the NIL is dropped).
 """
 
 from __future__ import annotations
@@ -275,9 +276,15 @@ def _date(d: Decoder, what: str) -> Any:
 
 
 def _labels(d: Decoder) -> tuple[str, ...]:
+    """X-GM-LABELS: a list of astrings (mailbox names and \\Inbox-style flags)."""
     d.open()
     out: list[str] = []
     while not d.skip_close():
+        if d.peek() == b"NIL":
+            # Gmail answers STORE +X-GM-LABELS with a NIL among the labels.
+            d.next()
+            d.defect("nil-label", "NIL in X-GM-LABELS")
+            continue
         out.append(decode_mailbox_name(d.astring()))
     return tuple(out)
 

@@ -6,11 +6,13 @@ Part of :mod:`mailwire.imap.commands`, which exports them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from mailwire.imap._command_base import (  # the shared argument checks
+from mailwire.imap._command_base import (
     _FETCH_ITEM,
+    _FIELD_NAME,  # the shared argument checks
     _MACROS,
     _SORT_KEYS,
     Command,
@@ -41,6 +43,7 @@ __all__ = [
     "Store",
     "Thread",
     "Unselect",
+    "body_section",
 ]
 
 
@@ -192,6 +195,52 @@ def _fetch_item(item: str) -> Raw:
     if not isinstance(item, str) or not item.isascii() or not _FETCH_ITEM.match(item):
         raise ValueError(f"not a FETCH item: {item!r}")
     return Raw(item.encode("ascii"))
+
+
+_FIELD = re.compile(_FIELD_NAME + r"\Z")
+
+
+def body_section(
+    part: str = "",
+    text: str = "",
+    fields: Sequence[str] = (),
+    *,
+    exclude: bool = False,
+    peek: bool = True,
+    partial: tuple[int, int] | None = None,
+    binary: bool = False,
+) -> str:
+    """A FETCH item for a body section (RFC 9051 §6.4.5, RFC 3516 BINARY).
+
+    ``body_section()`` is ``BODY.PEEK[]``; ``body_section("1.2", "MIME")`` is
+    ``BODY.PEEK[1.2.MIME]``; ``body_section(fields=["Subject"])`` is
+    ``BODY.PEEK[HEADER.FIELDS (Subject)]``; ``partial=(0, 1024)`` adds
+    ``<0.1024>``; ``binary=True`` gives ``BINARY.PEEK[1.2]`` (decoded by the
+    server). ``peek=False`` sets \\Seen as a side effect.
+
+    Raises:
+        ValueError: not a valid section.
+    """
+    if fields and not text:
+        text = "HEADER.FIELDS"
+    text = text.upper()
+    if fields:
+        if text != "HEADER.FIELDS":
+            raise ValueError("header fields go with HEADER.FIELDS only")
+        for field in fields:
+            if not isinstance(field, str) or not _FIELD.match(field) or not field.isascii():
+                raise ValueError(f"not a header field name: {field!r}")
+        text = f"HEADER.FIELDS{'.NOT' if exclude else ''} ({' '.join(fields)})"
+    if binary and text:
+        raise ValueError("BINARY takes a part number only")
+    section = ".".join(x for x in (part, text) if x)
+    name = ("BINARY" if binary else "BODY") + (".PEEK" if peek else "")
+    item = f"{name}[{section}]"
+    if partial is not None:
+        origin, count = partial
+        item += f"<{origin}.{count}>"
+    _fetch_item(item)
+    return item
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from mailwire.imap._message_commands import (
     Store,
     Thread,
     Unselect,
+    body_section,
 )
 from mailwire.imap._writer import Arg, AString, Group, Literal, MailboxName, NString, Raw, Secret
 from mailwire.imap.search import sequence_arg
@@ -92,6 +93,7 @@ __all__ = [
     "Thread",
     "Unselect",
     "Unsubscribe",
+    "body_section",
 ]
 
 

@@ -45,6 +45,10 @@ EXPECTED_DEFECTS = {
     # header block; a line holding one space follows, and the `)` that
     # closes the FETCH comes on the next line.
     "gmail/headers.1+unsolicited-info.txt": {"line-break-after-literal"},
+    # Gmail answers STORE +X-GM-LABELS / X-GM-LABELS with
+    # `X-GM-LABELS (\Important "Custom Label" NIL)`: NIL is no astring.
+    "gmail/add-labels.txt": {"nil-label"},
+    "gmail/set-labels.txt": {"nil-label"},
     # Yandex sends `BODY[2] )`: an item name with no value for an empty part.
     "yandex/getbodypart-missing-content.txt": {"missing-value"},
     # Zoho sends `MODSEQ (-1)` where RFC 7162 wants a positive number.
@@ -193,6 +197,15 @@ def test_gmail_fetch_literal_is_the_appended_message(n: int) -> None:
     assert len(body) == len(message) or n in (3, 8)  # 3 and 8 differ in Message-Id only
     if n not in (3, 8):
         assert body == message
+
+
+def test_gmail_nil_label() -> None:
+    fetches = [
+        r for r in read_all([corpus_bytes("gmail/add-labels.txt")]) if isinstance(r, FetchData)
+    ]
+    assert fetches
+    assert all(f.gm_labels == ("\\Important", "Custom Label") for f in fetches)
+    assert all([d.kind for d in f.defects] == ["nil-label"] for f in fetches)
 
 
 def test_status_namespace_and_greetings() -> None:

@@ -313,3 +313,30 @@ def test_sequence_sets() -> None:
 
 def test_idle_done_line() -> None:
     assert imap.DONE == b"DONE\r\n"
+
+
+def test_body_sections() -> None:
+    assert imap.body_section() == "BODY.PEEK[]"
+    assert imap.body_section(peek=False) == "BODY[]"
+    assert imap.body_section("1.2", "mime") == "BODY.PEEK[1.2.MIME]"
+    assert imap.body_section("3", "TEXT", partial=(0, 100)) == "BODY.PEEK[3.TEXT]<0.100>"
+    assert (
+        imap.body_section(fields=["Subject", "From"]) == "BODY.PEEK[HEADER.FIELDS (Subject From)]"
+    )
+    assert (
+        imap.body_section("2", fields=["X-A"], exclude=True)
+        == "BODY.PEEK[2.HEADER.FIELDS.NOT (X-A)]"
+    )
+    assert imap.body_section("1", binary=True) == "BINARY.PEEK[1]"
+    fetch = imap.Fetch("1", [imap.body_section("1.2", "MIME")])
+    assert fetch.encode("A1").data == b"A1 UID FETCH 1 (BODY.PEEK[1.2.MIME])\r\n"
+    for bad in (
+        lambda: imap.body_section("1.x"),
+        lambda: imap.body_section("0"),
+        lambda: imap.body_section(fields=["a b"]),
+        lambda: imap.body_section(fields=["x)"]),
+        lambda: imap.body_section("1", "TEXT", binary=True),
+        lambda: imap.body_section(text="BOGUS"),
+    ):
+        with pytest.raises(ValueError):
+            bad()

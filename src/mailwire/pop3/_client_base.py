@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mailwire import sasl
+from mailwire._core import Outbound
 from mailwire._flow import Flow
 from mailwire.errors import (
     AuthenticationError,
@@ -30,6 +31,7 @@ from mailwire.pop3._capabilities import Capabilities
 from mailwire.pop3._flows import Progress, Sink
 from mailwire.pop3._maildir import Delivered, Maildir, retrieve_to_maildir
 from mailwire.pop3._state import State
+from mailwire.pop3._writer import write_command
 from mailwire.pop3.commands import (
     Apop,
     Command,
@@ -37,10 +39,12 @@ from mailwire.pop3.commands import (
     Lang,
     List,
     Noop,
+    Pass,
     Retr,
     Rset,
     Top,
     Uidl,
+    User,
     Utf8,
 )
 from mailwire.pop3.connection import Connection
@@ -259,9 +263,8 @@ class ClientBase:
             considered.append(name)
             if name == _USER:
                 if (caps.user or not caps.supported) and user_pass_usable() and token is None:
-                    assert username is not None
-                    assert password is not None
-                    return self._logged_in(_flows.login_user(conn, username, password))
+                    user, secret = self._user_pass(username or "", password or "")
+                    return self._logged_in(_flows.login_user(conn, user, secret))
             elif name == _APOP:
                 explicit = names is not None
                 if (explicit or self.enable_apop) and apop_usable() and token is None:
@@ -280,6 +283,15 @@ class ClientBase:
             "with the given credentials and settings (APOP and CRAM-MD5 need enabling; "
             "non-ASCII USER/PASS needs UTF8 USER, RFC 6856 §2.2)"
         )
+
+    def _user_pass(self, username: str, password: str) -> tuple[User, Pass]:
+        """Both commands, checked and test-written before anything is sent (S18)."""
+        user, secret = User(username), Pass(password)
+        caps = self.connection.capabilities
+        utf8_user = caps is not None and caps.utf8_user
+        for command in (user, secret):
+            write_command(command, Outbound(), utf8_user=utf8_user)
+        return user, secret
 
     def _authenticate_flow(
         self,
@@ -321,6 +333,8 @@ class ClientBase:
                 "the greeting carries no APOP timestamp (RFC 1939 §7)", capability="APOP"
             )
         apop = Apop.from_secret(username, greeting.timestamp, password)
+        caps = self.connection.capabilities
+        write_command(apop, Outbound(), utf8_user=caps is not None and caps.utf8_user)
         return self._logged_in(_flows.login_apop(self.connection, apop))
 
     def _logged_in(self, login: Flow[Ok]) -> Flow[Ok]:
@@ -342,9 +356,9 @@ class ClientBase:
         return self._ok_flow(Utf8())
 
     def _lang_flow(self, language: str | None) -> Flow[Any]:
+        command = Lang(language)  # bad input first: ValueError, nothing sent
         self._check_free()
         self._need("LANG")
-        command = Lang(language)
         if language is None:
             return self._listing_flow(command)
         return self._lang_set(command)

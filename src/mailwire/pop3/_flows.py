@@ -188,18 +188,21 @@ def _refused(what: str, event: Err) -> AuthenticationError:
     return AuthenticationError(f"{what} failed: {error}", reply=error)
 
 
-def login_user(conn: Connection, username: str, password: str) -> Flow[Ok]:
+def login_user(conn: Connection, user: User, password: Pass) -> Flow[Ok]:
     """USER then PASS (RFC 1939 §7), one at a time: PASS only after +OK to USER.
+
+    Both commands are made (and so checked) by the caller before anything is
+    sent: a PASS that cannot be written must not leave a USER behind.
 
     Raises:
         AuthenticationError: either was refused; ``.reply.code`` carries an
             RFC 2449 / 3206 code such as ``AUTH``, ``IN-USE``, ``LOGIN-DELAY``.
     """
-    conn.send(User(username))
+    conn.send(user)
     event = yield from answer(conn)
     if isinstance(event, Err):
         raise _refused("USER", event)
-    conn.send(Pass(password))
+    conn.send(password)
     event = yield from answer(conn)
     if isinstance(event, Err):
         raise _refused("USER/PASS login", event)

@@ -12,7 +12,7 @@ import dataclasses
 
 from mailwire.errors import MIMEError
 
-__all__ = ["Defect", "DuplicateHeaderError", "MIMEDefectError"]
+__all__ = ["Defect", "DuplicateHeaderError", "MIMEDefectError", "first_of_each"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -33,6 +33,15 @@ class Defect:
     def __str__(self) -> str:
         where = f" ({self.rfc})" if self.rfc else ""
         return f"{self.code}: {self.message}{where}"
+
+
+def first_of_each(found: list[Defect]) -> list[Defect]:
+    """The first defect of each code: one field with a million bad items
+    records one defect, not a million (memory stays bounded, S30)."""
+    seen: dict[str, Defect] = {}
+    for defect in found:
+        seen.setdefault(defect.code, defect)
+    return list(seen.values())
 
 
 class MIMEDefectError(MIMEError):

@@ -34,7 +34,6 @@ KNOWN = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_IGNORABLE = _B64_ALPHABET + b"=\r\n \t"
 _QP_TRAILING = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
-_QP_SPACE_EOL = re.compile(rb"[ \t](?:\r?\n|\Z)")
 _UU_END = re.compile(rb"^end\s*$", re.MULTILINE)
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.MULTILINE)
 
@@ -83,7 +82,14 @@ def decode_body(body: bytes, encoding: str, defects: list[Defect], *, check: boo
         except binascii.Error:
             return _repair_base64(body, defects)
     if encoding == "quoted-printable":
-        if _QP_SPACE_EOL.search(body):
+        # Four memchr-speed scans beat one regex scan by far on long bodies.
+        if (
+            b" \n" in body
+            or b" \r\n" in body
+            or b"\t\n" in body
+            or b"\t\r\n" in body
+            or body.endswith((b" ", b"\t"))
+        ):
             body = _QP_TRAILING.sub(b"", body)
         return binascii.a2b_qp(body)
     if encoding in ("x-uuencode", "uuencode", "x-uue", "uue"):

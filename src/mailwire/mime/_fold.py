@@ -86,7 +86,7 @@ def fold(name: str, tokens: list[str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def _text_tokens(text: str, *, utf8: bool) -> list[str]:
+def _text_tokens(text: str, *, utf8: bool, first_room: int = 75) -> list[str]:
     """Unstructured text as tokens, encoded-words where needed (RFC 2047 §5 (1))."""
     tokens = _SPACES.split(text) if text else [""]
 
@@ -94,6 +94,7 @@ def _text_tokens(text: str, *, utf8: bool) -> list[str]:
         word = token.lstrip(" ")
         return (
             (not utf8 and not word.isascii())
+            or not word.isprintable()
             or "=?" in word
             or len(word.encode("utf-8")) > _SOFT - 10
         )
@@ -104,7 +105,7 @@ def _text_tokens(text: str, *, utf8: bool) -> list[str]:
     first, last = marks[0], marks[-1]
     lead = tokens[first][: len(tokens[first]) - len(tokens[first].lstrip(" "))]
     span = "".join(tokens[first : last + 1])[len(lead) :]
-    words = _rfc2047.encode_words(span)
+    words = _rfc2047.encode_words(span, first_room if first == 0 else 75)
     encoded = [lead + words[0]] + [" " + word for word in words[1:]]
     return tokens[:first] + encoded + tokens[last + 1 :]
 
@@ -117,12 +118,12 @@ def unstructured_field(name: str, text: str, *, utf8: bool = False) -> bytes:
         text: the value (checked by the caller).
         utf8: the transport has SMTPUTF8 (RFC 6532): UTF-8 goes as is.
     """
-    return fold(name, _text_tokens(text, utf8=utf8))
+    return fold(name, _text_tokens(text, utf8=utf8, first_room=_SOFT - len(name) - 2))
 
 
-def _phrase_tokens(name: str, *, utf8: bool) -> list[str]:
+def _phrase_tokens(name: str, *, utf8: bool, first_room: int = 75) -> list[str]:
     if (not utf8 and not name.isascii()) or "=?" in name or not name.isprintable():
-        return _rfc2047.encode_words(name)
+        return _rfc2047.encode_words(name, first_room)
     quoted = quote_phrase(name)
     return [quoted]
 
@@ -152,7 +153,9 @@ def address_field(name: str, addresses: list[Address], *, utf8: bool = False) ->
     tokens: list[str] = []
     for index, address in enumerate(addresses):
         spec = addr_spec_text(address, utf8=utf8)
-        pieces = [*_phrase_tokens(address.name, utf8=utf8), f"<{spec}>"] if address.name else [spec]
+        room = _SOFT - len(name) - 2 if index == 0 else 75
+        phrase = _phrase_tokens(address.name, utf8=utf8, first_room=room) if address.name else []
+        pieces = [*phrase, f"<{spec}>"] if address.name else [spec]
         for number, piece in enumerate(pieces):
             if number == 0:
                 tokens.append(piece if index == 0 else " " + piece)

@@ -154,7 +154,7 @@ class Headers:
     def __repr__(self) -> str:
         return f"<Headers {[name for name, _ in self._fields]!r}>"
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         """Field names in order, as received (repeated names repeated)."""
         return [name for name, _ in self._fields]
 

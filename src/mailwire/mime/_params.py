@@ -18,13 +18,13 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from mailwire.mime._defects import Defect
+from mailwire.mime._defects import Defect, first_of_each
 
 __all__ = ["format_params", "parse_params", "parse_value"]
 
+_SEPARATORS = re.compile(r"[\s;]*")  # runs are tolerated (S30: skipped once)
 _PARAM = re.compile(
-    r"""[\s;]*                                   # separators; runs are tolerated
-    ([^\s=;"()]+)                                # attribute (lenient)
+    r"""([^\s=;"()]+)                             # attribute (lenient)
     \s*=\s*
     (?:"((?:[^"\\]|\\.)*)("?)                    # quoted-string, maybe unterminated
       |([^\s;"()]*))                             # token
@@ -85,8 +85,26 @@ def parse_params(text: str, defects: list[Defect]) -> dict[str, str]:
     plain: dict[str, str] = {}
     extended: dict[str, tuple[str, bool]] = {}
     sections: dict[str, dict[int, tuple[str, bool]]] = {}
+    found: list[Defect] = []
+    result = _scan(text, plain, extended, sections, found)
+    defects.extend(first_of_each(found))
+    return result
+
+
+def _scan(
+    text: str,
+    plain: dict[str, str],
+    extended: dict[str, tuple[str, bool]],
+    sections: dict[str, dict[int, tuple[str, bool]]],
+    defects: list[Defect],
+) -> dict[str, str]:
     pos, end = 0, len(text)
     while pos < end:
+        separators = _SEPARATORS.match(text, pos)
+        assert separators is not None  # the pattern matches the empty string
+        pos = separators.end()
+        if pos >= end:
+            break
         match = _PARAM.match(text, pos)
         if match is None:
             skip = _SKIP.match(text, pos)

@@ -29,7 +29,7 @@ import re
 import unicodedata
 
 from mailwire.mime import _rfc2047
-from mailwire.mime._defects import Defect, MIMEDefectError
+from mailwire.mime._defects import Defect, MIMEDefectError, first_of_each
 
 __all__ = [
     "Address",
@@ -360,7 +360,7 @@ class _Parser:
                 pieces.append(" ")
             pieces.append(value)
             previous_encoded = encoded
-        return "".join(pieces).strip()
+        return "".join(pieces).strip(" \t")
 
     def address(self) -> Address | Group:
         start = self.pos
@@ -406,10 +406,17 @@ def parse_address_list(
         MIMEDefectError: in strict mode, the first entry that breaks the
             grammar (S46), or an encoded-word inside an addr-spec (S45).
     """
-    found: list[Defect] = [] if defects is None else defects
     fast = _fast_list(text)
     if fast is not None:
         return fast
+    found: list[Defect] = []
+    items = _parse_list(text, strict, found)
+    if defects is not None:
+        defects.extend(first_of_each(found))
+    return items
+
+
+def _parse_list(text: str, strict: bool, found: list[Defect]) -> list[Address | Group]:
     try:
         tokens = _tokens(text)
     except _SyntaxError as exc:
@@ -456,7 +463,9 @@ def parse_address_list(
 def _fast_name(words: str) -> str | None:
     pieces: list[str] = []
     previous_encoded = False
-    for word in words.split():
+    for word in _SPACE.split(words.strip(" \t\r\n")):
+        if not word:
+            continue
         encoded = "=?" in word
         if encoded:
             if not _ENCODED_WORD.match(word):
@@ -492,10 +501,10 @@ def _fast_list(text: str) -> list[Address | Group] | None:
                 if fast is None:
                     return None
                 name = fast
-            items.append(Address(name.strip(), angle))
+            items.append(Address(name.strip(" \t"), angle))
         pos = match.end()
-        if text[pos - 1 : pos] == "," and not text[pos:].strip():
-            return None  # a trailing empty element: let the full parser see it
+    if text.rstrip(" \t").endswith(","):
+        return None  # a trailing empty element: let the full parser see it
     return items
 
 

@@ -15,7 +15,8 @@ the transport offers: ``eight_bit`` (8BITMIME, RFC 6152), ``binary``
 (BINARYMIME, RFC 3030, sent with BDAT), ``utf8_headers`` (SMTPUTF8, RFC 6531
 and RFC 6532).
 
-Boundaries are ``=_`` and 24 random hex digits plus a level digit: ``=_``
+Boundaries are ``=_`` and 24 random hex digits (the message's own, so that
+serialising twice gives the same bytes) plus a level digit: ``=_``
 never occurs in base64 or quoted-printable output, and 7bit/8bit/binary
 content is searched for the delimiter before it is used (a new boundary is
 drawn if found), so a boundary cannot occur in what it encloses; all the
@@ -444,10 +445,11 @@ class Message:
                 multis.append(current)
                 stack.extend(current.children)
         for level, multi in enumerate(multis):
-            while True:
+            # The message's own token first, so that serialising twice gives
+            # the same bytes; a fresh random one if it occurs in the content.
+            candidate = f"=_{self._token}{level}"
+            while _occurs(multi, f"--{candidate}".encode("ascii"), chunk_size):
                 candidate = f"=_{os.urandom(12).hex()}{level}"
-                if not _occurs(multi, f"--{candidate}".encode("ascii"), chunk_size):
-                    break
             multi.boundary = candidate
 
     def _write(self, head: list[bytes], root: _Leaf | _Multi) -> Iterator[bytes]:

@@ -40,14 +40,16 @@ __all__ = ["fast_msg_att"]
 
 _Q = r'"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"'
 _LIT = r"\{#[0-9]+\}"
-_NS = r"(?:NIL|" + _Q + r"|" + _LIT + r")"
+# Quoted strings come first in each alternation: they are the common case,
+# and the engine tries alternatives in order (a third off an ENVELOPE match).
+_NS = r"(?:" + _Q + r"|NIL|" + _LIT + r")"
 _STR = r"(?:" + _Q + r"|" + _LIT + r")"
-_PARAMS = r"(?:NIL|\(" + _STR + r" " + _NS + r"(?: " + _STR + r" " + _NS + r")*\))"
+_PARAMS = r"(?:\(" + _STR + r" " + _NS + r"(?: " + _STR + r" " + _NS + r")*\)|NIL)"
 _DSP = r"(?:NIL|\(" + _STR + r" " + _PARAMS + r"\))"
 _LANG = r"(?:" + _NS + r"|\(" + _STR + r"(?: " + _STR + r")*\))"
 _EXT = r"(?: (" + _DSP + r")(?: (" + _LANG + r")(?: (" + _NS + r"))?)?)?"
 _ADDR = r"\((" + _NS + r") (" + _NS + r") (" + _NS + r") (" + _NS + r")\)"
-_ALIST = r"(NIL|\((?:\(" + _NS + r" " + _NS + r" " + _NS + r" " + _NS + r"\))+\))"
+_ALIST = r"(\((?:\(" + _NS + r" " + _NS + r" " + _NS + r" " + _NS + r"\))+\)|NIL)"
 
 _ENVELOPE = re.compile(
     r"\(("

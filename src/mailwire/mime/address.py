@@ -273,7 +273,15 @@ class _Parser:
             labels.append(value)
             self.pos += 1
             if not self.is_special("."):
-                return ".".join(labels)
+                domain = ".".join(labels)
+                if not domain.isascii():
+                    # S46: an invisible or control character makes a second
+                    # spelling of a domain; such a domain is not a domain.
+                    try:
+                        domain_to_ascii(domain)
+                    except ValueError as exc:
+                        raise _SyntaxError(str(exc)) from None
+                return domain
             self.pos += 1
 
     def local_part(self, words: list[tuple[str, str, bool]]) -> str:
@@ -489,6 +497,8 @@ def _fast_list(text: str) -> list[Address | Group] | None:
         if match is None or match.end() == pos:
             return None
         quoted, bare_name, angle, spec = match.groups()
+        if "=?" in (spec or angle):
+            return None  # the full parser records the RFC 2047 §5 defect
         if spec is not None:
             items.append(Address("", spec))
         else:

@@ -83,6 +83,25 @@ def header_block_end(data: bytes, start: int, end: int) -> tuple[int, int, bool]
     return fields_end, fields_end, False
 
 
+_FINDERS: dict[str, re.Pattern[bytes]] = {}
+
+
+def find_first(block: bytes, name: str) -> bytes | None:
+    """The first value of field ``name`` (lower case) in a header block, or None.
+
+    One regex search; continuation lines start with white space, so a line
+    start inside a value can never look like a field name.
+    """
+    finder = _FINDERS.get(name)
+    if finder is None:
+        pattern = (
+            rb"^" + re.escape(name.encode("ascii")) + rb"[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)"
+        )
+        finder = _FINDERS[name] = re.compile(pattern, re.MULTILINE | re.IGNORECASE)
+    match = finder.search(block)
+    return None if match is None else match.group(1).rstrip(b"\r")
+
+
 def unfold(raw: bytes) -> bytes:
     """Remove the line breaks of folding, keeping the white space (§2.2.3)."""
     if b"\n" not in raw:

@@ -39,6 +39,9 @@ _IDENTITY = frozenset({"7bit", "8bit", "binary"})
 _UU = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 
+_CTE_NAMES = {name.encode(): name for name in _encodings.KNOWN}
+_CTE_NAMES.update({name.upper().encode(): name for name in _encodings.KNOWN})
+_CTE_NAMES.update({name.capitalize().encode(): name for name in _encodings.KNOWN})
 _TYPE_CACHE: dict[bytes, tuple[str, tuple[tuple[str, str], ...], tuple[Defect, ...]]] = {}
 
 
@@ -206,10 +209,17 @@ class Entity:
                 self._defects.append(defect)
         return self._headers
 
+    def _first_raw(self, name: str) -> bytes | None:
+        # The first occurrence decides the structure (a repeated field is a
+        # defect, recorded when the headers are read, S42). Before the
+        # Headers view exists, one search of the block finds it: parts
+        # whose other fields nobody reads never split their block.
+        if self._headers is not None:
+            return self._headers.first_raw(name)
+        return _headers.find_first(self.header_bytes, name)
+
     def _first(self, name: str) -> str | None:
-        # The first occurrence decides the structure (a defect was recorded
-        # for a repeated field when the headers were read, S42).
-        value = self.headers.first_raw(name)
+        value = self._first_raw(name)
         if value is None:
             return None
         return _headers.decode_text(_headers.unfold(value), self._defects).strip()
@@ -217,7 +227,7 @@ class Entity:
     # ------------------------------------------------------ content type --
 
     def _load_type(self) -> str:
-        raw = self.headers.first_raw("content-type")
+        raw = self._first_raw("content-type")
         kind = ""
         if raw is not None:
             kind, params, found = _parsed_type(raw)
@@ -270,8 +280,12 @@ class Entity:
     def transfer_encoding(self) -> str:
         """The Content-Transfer-Encoding in lower case (``"7bit"`` by default)."""
         if self._cte is None:
-            value = self._first("content-transfer-encoding")
-            cte = value.split("(")[0].strip().lower() if value else "7bit"
+            raw = self._first_raw("content-transfer-encoding")
+            cte = _CTE_NAMES.get(raw) if raw is not None else "7bit"
+            if cte is None:
+                assert raw is not None
+                value = _headers.decode_text(_headers.unfold(raw), self._defects)
+                cte = value.split("(")[0].strip().lower() or "7bit"
             if cte not in _encodings.KNOWN and cte not in _UU:
                 self._defect("unknown-encoding", f"{cte!r} read as binary", "RFC 2049 §2")
             self._cte = cte

@@ -15,21 +15,19 @@ instead. One old habit is accepted with a defect because its reading is not
 in doubt: an unquoted address used as a display name, ``a@b <c@d>``, is the
 mailbox ``c@d`` (what is inside the angle brackets is the address).
 
-Domains: :func:`domain_to_ascii` makes A-labels for the wire (IDNA2008
-style: NFC, lower case, Punycode of RFC 3492 through the stdlib codec) and
-refuses invisible or control characters outright, so a domain with a
-zero-width character is an error, not a look-alike of another.
+Domains: :func:`domain_to_ascii` (defined in ``_idna``, re-exported here)
+makes A-labels for the wire and refuses invisible or control characters, so
+a domain with a zero-width character is an error, not a look-alike.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
-import unicodedata
 
 from mailwire.mime import _rfc2047
 from mailwire.mime._defects import Defect, MIMEDefectError, first_of_each
+from mailwire.mime._idna import domain_to_ascii, domain_to_unicode
 
 __all__ = [
     "Address",
@@ -56,7 +54,6 @@ _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=\Z")
 _EW_TOKEN = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?!" + _ATEXT + ")")
 _DOT_ATOM = re.compile(f"{_ATEXT}+(?:\\.{_ATEXT}+)*\\Z")
 _ATEXT_ONLY = re.compile(r'[^\x00-\x1f\x7f()<>\[\]:;@\\,."]*\Z')
-_LDH = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\Z")
 
 # A fast path for the common shapes ("Name" <a@b>, Name <a@b>, a@b): one
 # regex over the whole list; anything else (comments, groups, escapes,
@@ -559,63 +556,3 @@ def parse_address(text: str) -> Address:
     address = items[0]
     domain_to_ascii(address.domain)  # validates the domain
     return address
-
-
-# ----------------------------------------------------------------- domains --
-
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
-
-
-def _label_to_ascii(label: str) -> str:
-    if label.isascii():
-        lowered = label.lower()
-        # Underscores and the like occur in real host names; allow any atext,
-        # refuse only what cannot be a label at all.
-        odd = not _LDH.match(lowered) and not lowered.startswith("xn--")
-        if odd and (len(label) > 63 or not _DOT_ATOM.match(label)):
-            raise ValueError(f"invalid domain label {label!r}")
-        return label
-    normal = unicodedata.normalize("NFC", label).lower()
-    for char in normal:
-        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
-            raise ValueError(f"domain label {label!r} holds U+{ord(char):04X}, not allowed")
-    encoded = "xn--" + normal.encode("punycode").decode("ascii")
-    if len(encoded) > 63:
-        raise ValueError(f"domain label {label!r} is too long")
-    return encoded
-
-
-def domain_to_ascii(domain: str) -> str:
-    """The domain with every non-ASCII label as an A-label (RFC 5890).
-
-    Domain literals (``[192.0.2.1]``) and ASCII domains pass unchanged.
-
-    Raises:
-        ValueError: an empty or over-long label, or a character that cannot
-            be part of a domain name (controls, format characters such as
-            U+200B, spaces): an invisible character must not make a second
-            spelling of a domain (S46).
-    """
-    if domain.startswith("["):
-        return domain
-    if not domain or (domain.endswith(".") and domain != "."):
-        domain = domain.rstrip(".")
-    labels = domain.split(".")
-    if not domain or any(not label for label in labels):
-        raise ValueError(f"invalid domain {domain!r}")
-    result = ".".join(_label_to_ascii(label) for label in labels)
-    if len(result) > 253:
-        raise ValueError(f"domain {domain[:40]!r}... is too long")
-    return result
-
-
-def domain_to_unicode(domain: str) -> str:
-    """The domain with A-labels shown as Unicode; undecodable labels kept."""
-    labels = []
-    for label in domain.split("."):
-        shown = label
-        if label[:4].lower() == "xn--":
-            with contextlib.suppress(UnicodeError, ValueError):
-                shown = label[4:].encode("ascii").decode("punycode")
-        labels.append(shown)
-    return ".".join(labels)

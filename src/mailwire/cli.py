@@ -11,6 +11,8 @@ Subcommands:
 - ``explain CODE``: what an SMTP reply, enhanced status, IMAP or POP3 code
   means.
 - ``transcript FILE``: render a saved session.
+- ``demo``: start a mail lab on loopback, send a message over SMTP, read it
+  back over POP3 and IMAP, and show each exchange (``mailwire.demo``).
 
 The exit status names the phase that failed (see ``EXIT``); passwords come
 from a prompt, an environment variable or a file, never from the command
@@ -104,6 +106,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="what a reply or response code means")
     explain.add_argument("code", help="e.g. 550, 5.1.1, TRYCREATE, IN-USE")
+
+    demo = sub.add_parser(
+        "demo", help="run a mail lab on loopback and watch SMTP, POP3 and IMAP exchanges"
+    )
+    demo.add_argument(
+        "--servers",
+        choices=["python", "system"],
+        default="python",
+        help="python: aiosmtpd, pymap, Twisted (pip install 'mailwire[lab]', the default); "
+        "system: the installed Dovecot and Postfix (root)",
+    )
+    demo.add_argument("--step", action="store_true", help="pause before each exchange")
+    demo.add_argument("--save", metavar="DIR", help="also save the transcripts in DIR")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the lab running afterwards, until Ctrl-C"
+    )
 
     show = sub.add_parser("transcript", help="render a saved transcript (text or JSON Lines)")
     show.add_argument("path", help="a transcript saved as C:/S: text or JSON Lines")
@@ -308,6 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _export(args)
     if args.command == "explain":
         return _explain(args)
+    if args.command == "demo":
+        from mailwire import demo
+
+        return demo.run(servers=args.servers, step=args.step, save=args.save, keep=args.keep)
     if args.command == "transcript":
         from mailwire.transcript import Transcript
 

@@ -1,0 +1,174 @@
+"""Commands whose bytes the connection writes piece by piece.
+
+:class:`Step` is one piece of a command on the wire: bytes the connection
+writes, or a *slot* of ``n`` octets that the caller streams in with
+:meth:`~mailwire.imap.connection.Connection.literal_data` (an APPEND message
+read from a file, RFC 9051 §6.3.12). A step may have to wait for the server's
+continuation request ``+`` (a synchronizing literal, RFC 9051 §4.3 and §7.5).
+
+:class:`StreamedAppend` is APPEND (and MULTIAPPEND, RFC 3502) with each
+message given as a size, so that the message itself never has to sit in
+memory: only the command line is encoded here. :class:`RecordedCommand` is a
+command taken back from a transcript, which the replay sends as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from mailwire.imap._command_base import _date_time, _flags
+from mailwire.imap._writer import Arg, Encoded, EncodeOptions, MailboxName, Raw, encode
+
+__all__ = ["AppendPart", "RecordedCommand", "Step", "StreamedAppend", "steps_of"]
+
+# RFC 7888 §4: LITERAL- allows non-synchronizing literals up to 4096 octets.
+_LITERAL_MINUS_MAX = 4096
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Step:
+    """One piece of a command.
+
+    Attributes:
+        data: the octets the connection writes (empty for a slot).
+        secrets: ``(start, end)`` spans of ``data`` that are secret.
+        slot: ``>= 0`` for caller data of that many octets; ``-1`` otherwise.
+        wait: the server's ``+`` must come before this piece.
+    """
+
+    data: bytes = b""
+    secrets: tuple[tuple[int, int], ...] = ()
+    slot: int = -1
+    wait: bool = False
+
+
+def steps_of(encoded: Encoded) -> list[Step]:
+    """The steps of an encoded command: each segment after the first waits for ``+``."""
+    return [
+        Step(segment.data, segment.secrets, wait=index > 0)
+        for index, segment in enumerate(encoded.segments)
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AppendPart:
+    """One message of an APPEND.
+
+    Attributes:
+        size: the message's size in octets (the literal's length).
+        flags: flags to set on it.
+        date: its internal date (``None``: the server's clock).
+        binary: send it as a literal8 (RFC 3516 §4.2; it holds NUL).
+    """
+
+    size: int
+    flags: Sequence[str] = ()
+    date: datetime | None = None
+    binary: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
+            raise ValueError(f"an APPEND message size must be a number, got {self.size!r}")
+        object.__setattr__(self, "flags", tuple(self.flags))
+        self.arguments()  # bad flags or dates raise ValueError now
+
+    def arguments(self) -> list[Arg]:
+        """The flag list and date that come before the literal."""
+        out: list[Arg] = []
+        if self.flags:
+            out.append(_flags(self.flags))
+        if self.date is not None:
+            out.append(_date_time(self.date))
+        return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamedAppend:
+    """APPEND of one message, or MULTIAPPEND of several (RFC 3502), streamed.
+
+    The connection writes the command line and waits (unless LITERAL+ or
+    LITERAL- allows otherwise, RFC 7888) for ``+`` before each message; the
+    caller writes each message's octets with ``literal_data``.
+
+    Attributes:
+        mailbox: the destination mailbox.
+        parts: the messages, in order.
+    """
+
+    verb: ClassVar[str] = "APPEND"
+    mailbox: str
+    parts: Sequence[AppendPart]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.parts))
+        if not self.parts:
+            raise ValueError("APPEND needs at least one message")
+        self.steps("A1", EncodeOptions(binary=True))
+
+    def steps(self, tag: str, options: EncodeOptions) -> list[Step]:
+        """The steps for ``tag`` on a server that allows ``options``.
+
+        Raises:
+            ValueError: a bad argument, or a message with NUL (binary) on a
+                server without BINARY.
+        """
+        head = encode(tag, [Raw(b"APPEND"), MailboxName(self.mailbox)], options)
+        if head.continuations:
+            raise ValueError("the mailbox name is too long to go before a streamed message")
+        line = head.data[:-2]  # without its CRLF: the messages follow on the line
+        out: list[Step] = []
+        pending = [Step(line, head.segments[0].secrets)]
+        for part in self.parts:
+            if part.binary and not options.binary:
+                raise ValueError("message data holds NUL, which needs the BINARY extension")
+            args = part.arguments()
+            if args:
+                pending.append(Step(b" " + encode("X", args, options).data[2:-2]))
+            plus = options.literal_plus or (
+                options.literal_minus and part.size <= _LITERAL_MINUS_MAX
+            )
+            announce = b" %s{%d%s}\r\n" % (b"~" if part.binary else b"", part.size, b"+" * plus)
+            pending.append(Step(announce))
+            out.append(_join(pending))
+            pending = []
+            out.append(Step(slot=part.size, wait=not plus))
+        out.append(Step(b"\r\n"))
+        return out
+
+
+def _join(steps: list[Step]) -> Step:
+    """Several fixed steps as one (their secret spans moved along)."""
+    data = b""
+    secrets: list[tuple[int, int]] = []
+    wait = steps[0].wait
+    for step in steps:
+        secrets += [(a + len(data), b + len(data)) for a, b in step.secrets]
+        data += step.data
+    return Step(data, tuple(secrets), wait=wait)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordedCommand:
+    """A command read back from a transcript, sent again as it was recorded.
+
+    Attributes:
+        tag: the tag recorded.
+        verb: the verb, upper case, ``UID`` left out.
+        data: the octets of the command line up to its first synchronizing
+            literal (or its end).
+        uid: the recording used ``UID`` before the verb.
+        waits: the line ends with a synchronizing literal.
+    """
+
+    tag: str
+    verb: str
+    data: bytes
+    uid: bool = False
+    waits: bool = False
+
+    def steps(self) -> list[Step]:
+        """One step; the rest of the command arrives as continuation data."""
+        return [Step(self.data)]

@@ -118,6 +118,16 @@ _ITEM = re.compile(
     r"|X-GM-THRID ([0-9]+)"
 )
 
+# The usual listing starts with a run of simple items; one match takes them
+# all (a group repeated keeps its last value, as the item loop would).
+_SIMPLE_RUN = re.compile(
+    r"(?:(?:UID ([0-9]+)"
+    r"|FLAGS \(((?:" + _FLAG + r"(?: " + _FLAG + r")*)?)\)"
+    r"|RFC822\.SIZE ([0-9]+)"
+    r'|INTERNALDATE "([^"\\\r\n]*)"'
+    r"|MODSEQ \(([0-9]+)\)) )*"
+)
+
 _make_fetch = fast_constructor(FetchData)
 _make_body = fast_constructor(BodyStructure)
 _make_address = fast_constructor(Address)
@@ -417,6 +427,14 @@ def _body(text: str, pos: int, lits: Lits, max_depth: int) -> tuple[BodyStructur
             return part, pos
 
 
+def _flags(raw: str) -> tuple[str, ...]:
+    flags = _FLAGS.get(raw)
+    if flags is None:
+        flags = tuple(raw.split(" ")) if raw else ()
+        _remember(_FLAGS, raw, flags)
+    return flags
+
+
 def fast_msg_att(
     raw: bytes, pos: int, literals: Lits, seq: int, max_depth: int
 ) -> FetchData | None:
@@ -444,6 +462,22 @@ def _msg_att(text: str, pos: int, lits: Lits, seq: int, max_depth: int) -> Fetch
     modseq = gm_msgid = gm_thrid = None
     sections: dict[str, bytes | None] | None = None
     streamed: dict[str, int] | None = None
+    run = _SIMPLE_RUN.match(text, pos)
+    if run is not None and run.end() > pos:
+        pos = run.end()
+        raw_uid, raw_flags, raw_size, raw_date, raw_modseq = run.groups()
+        if raw_uid is not None:
+            uid = int(raw_uid)
+        if raw_flags is not None:
+            flags = _flags(raw_flags)
+        if raw_size is not None:
+            size = int(raw_size)
+        if raw_date is not None:
+            internaldate = parse_internaldate(raw_date)
+            if internaldate is None:
+                raise _Off
+        if raw_modseq is not None:
+            modseq = int(raw_modseq)
     match = _ITEM.match
     while True:
         m = match(text, pos)
@@ -454,11 +488,7 @@ def _msg_att(text: str, pos: int, lits: Lits, seq: int, max_depth: int) -> Fetch
         if which == 1:
             uid = int(m[1])
         elif which == 2:
-            raw = m[2]
-            flags = _FLAGS.get(raw)
-            if flags is None:
-                flags = tuple(raw.split(" ")) if raw else ()
-                _remember(_FLAGS, raw, flags)
+            flags = _flags(m[2])
         elif which == 3:
             size = int(m[3])
         elif which == 4:

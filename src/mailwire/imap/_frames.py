@@ -41,6 +41,7 @@ from typing import Protocol
 
 from mailwire._buffer import ReceiveBuffer
 from mailwire.errors import ConnectionLost, LiteralTooLarge, RemoteProtocolError
+from mailwire.imap._fast import fast_constructor
 from mailwire.imap.events import Defect
 from mailwire.limits import DEFAULT_LIMITS, Limits
 
@@ -103,6 +104,9 @@ class Frame:
     literals: tuple[bytes | StreamedLiteral, ...] = ()
     size: int = 0
     defects: tuple[Defect, ...] = ()
+
+
+_make_frame = fast_constructor(Frame)
 
 
 def _shorten(data: bytes) -> str:
@@ -212,7 +216,7 @@ class FrameReader:
             self._after_literal = False
             self._lines.append(line)
             lines = self._lines
-            frame = Frame(
+            frame = _make_frame(
                 lines[0] if len(lines) == 1 else b"\r\n".join(lines),
                 tuple(self._literals),
                 self._size,

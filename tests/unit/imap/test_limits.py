@@ -5,6 +5,7 @@ S28 (nesting) is in test_rfc9051_fetch.py, beside the body structures.
 
 from __future__ import annotations
 
+import gc
 import time
 import tracemalloc
 
@@ -123,11 +124,18 @@ def _parse_time(n: int) -> float:
     )
     other = b"* 2 XDATA (" + b"{1}\r\nx " * n + b")\r\n"
     best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        (fetch,) = read_all([data])
-        (extra,) = read_all([other])
-        best = min(best, time.perf_counter() - start)
+    for _ in range(5):
+        # The garbage collector's passes grow with the heap, not with the
+        # parser's work: keep them out of a test about the parser.
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            (fetch,) = read_all([data])
+            (extra,) = read_all([other])
+            best = min(best, time.perf_counter() - start)
+        finally:
+            gc.enable()
     assert isinstance(fetch, FetchData)
     assert len(fetch.sections) == n
     assert isinstance(extra, UntaggedData)

@@ -397,10 +397,10 @@ def pipelined(
     """Send commands ``window`` at a time and read their answers in order.
 
     With ``window`` > 1 (PIPELINING, RFC 2449 §6.6) the first ``window``
-    commands go out in one write and each answer read lets one more command
-    go out, so the server always has work queued. The window keeps the
-    unread commands far below a TCP window (RFC 2449 §6.6: a client with
-    blocking writes "MUST not exceed the window size").
+    commands go out in one write, and whenever half of them are answered the
+    next half goes out together, so the server always has work queued. The
+    window keeps the unread commands far below a TCP window (RFC 2449 §6.6: a
+    client with blocking writes "MUST not exceed the window size").
 
     Returns:
         One result per command, in order; a refused command gives its
@@ -418,13 +418,16 @@ def pipelined(
             conn.send(item[0])
             queue.append(item[1])
 
+    # Refill in batches: when half the window has been answered, the next
+    # half goes out in one write (one segment, one system call) instead of a
+    # write per answer.
+    low = window // 2
     while True:
-        if not queue:
+        if len(queue) <= low:
             refill(window)
             if not queue:
                 return results
         reader = queue.popleft()
-        refill(window - 1)  # the answer being read counts towards the window
         yield from flush(conn)
         try:
             results.append((yield from reader()))

@@ -197,12 +197,16 @@ def retrieve_to_maildir(
     retr_window = window if pipelining else 1
 
     def send_retrs() -> None:
-        while sum(1 for kind, _ in queue if kind == "RETR") < retr_window:
+        outstanding = sum(1 for kind, _ in queue if kind == "RETR")
+        if outstanding > retr_window // 2:
+            return  # refill in batches of half a window (one write each)
+        while outstanding < retr_window:
             number = next(upcoming, None)
             if number is None:
                 return
             conn.send(Retr(number))
             queue.append(("RETR", number))
+            outstanding += 1
 
     send_retrs()
     while queue:

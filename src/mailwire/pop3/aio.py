@@ -307,11 +307,12 @@ class AsyncClient(ClientBase):
         """Yield ``(number, message)`` one message at a time.
 
         Only the message being handed out is held. With PIPELINING the next
-        RETR is already on its way while the caller works on this one. The
-        other methods refuse to run until the iteration ends; stopping early
-        and closing the iterator (``break`` does it, or ``contextlib.aclosing``) reads
-        and drops the one answer still due. The checks (logged in) run at the
-        first step.
+        few RETRs are already on their way while the caller works on this one
+        (their answers wait in the socket buffers). The other methods refuse
+        to run until the iteration ends; stopping early and closing the
+        iterator (``break`` does it, or ``contextlib.aclosing``) reads and
+        drops the answers still due. The checks (logged in) run at the first
+        step.
         """
         wanted = await self._run(self._iteration_numbers(numbers))
         sent = 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
+import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -14,7 +15,14 @@ from mailwire.demo._accounts import Account
 from mailwire.demo._certs import LabCertificates
 from mailwire.demo._errors import LabError
 
-__all__ = ["Lab", "Listener", "LogCapture", "remove_workdir", "wait_for_message"]
+__all__ = [
+    "Lab",
+    "Listener",
+    "LogCapture",
+    "remove_workdir",
+    "signals_to_main_thread",
+    "wait_for_message",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,3 +122,21 @@ def remove_workdir(path: Path, attempts: int = 3) -> None:
             return
         time.sleep(0.05)
     raise LabError(f"could not remove {path}")
+
+
+def signals_to_main_thread(target: Callable[[], object]) -> Callable[[], None]:
+    """Wrap a server thread's ``target`` so that SIGINT and SIGTERM skip it.
+
+    The kernel may hand a process's signal to any thread that does not block
+    it. Python runs handlers in the main thread only, and a main thread
+    blocked in a wait is woken only if the signal was delivered to it: so
+    Ctrl-C could go unnoticed while the demo waits. Threads started by these
+    threads (pymap's I/O workers) inherit the mask.
+    """
+
+    def run() -> None:
+        if hasattr(signal, "pthread_sigmask"):  # POSIX; Windows has no such thing
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        target()
+
+    return run

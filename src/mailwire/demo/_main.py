@@ -90,7 +90,9 @@ def _demo(
 
         saved = _save(results, save) if save else []
         if keep:
-            _keep_running(out, lab)
+            # Ctrl-C is how --keep ends, whenever it comes: not an interruption.
+            with contextlib.suppress(KeyboardInterrupt):
+                _keep_running(out, lab)
         stopping = time.monotonic()
         lab.stop()
         stop_seconds = time.monotonic() - stopping
@@ -170,9 +172,11 @@ def _keep_running(out: Printer, lab: Lab) -> None:
     out.say(f"      --password-file {files['alice']} \\")
     out.say("      --from alice@example.test --to bob@example.test --subject 'my own message'")
     out.say()
-    with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
-    out.say()
+    try:
+        while True:  # short waits: a signal is handled between two of them
+            time.sleep(0.5)
+    finally:
+        out.say()
 
 
 def _remove(workdir: Path) -> None:

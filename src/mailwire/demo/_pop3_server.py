@@ -2,7 +2,7 @@
 
 Twisted brings the protocol (RFC 1939: USER/PASS, APOP, STAT, LIST, UIDL,
 RETR, TOP, DELE, RSET, QUIT, and RFC 2449 CAPA); the lab brings a mailbox
-and four small fixes, each marked where it lives:
+and five small fixes, each marked where it lives:
 
 1. The mailbox. Twisted's own ``MaildirMailbox`` opens message files in
    text mode, so RETR and TOP fail on Python 3 (``replace() argument 1 must
@@ -17,6 +17,11 @@ and four small fixes, each marked where it lives:
    with "." right after a 16 KiB chunk boundary would go out unstuffed and
    end the message early; :meth:`LabPOP3.transformChunk` remembers the line
    end across chunks.
+5. SASL PLAIN (RFC 5034, RFC 4616). Twisted's AUTH reads every answer as
+   "user SP digest" (CRAM-MD5's shape) and takes no initial response, so
+   PLAIN cannot work; the lab handles it itself, offered inside TLS only.
+   Without it a password that is not ASCII could not log in at all: USER and
+   PASS carry UTF-8 only where the server offers UTF8 USER (RFC 6856 §2.2).
 
 The reactor runs in a thread of the demo's process (:class:`TwistedThread`);
 ``stop`` stops it and closes every listener.
@@ -24,6 +29,8 @@ The reactor runs in a thread of the demo's process (:class:`TwistedThread`);
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import importlib
@@ -36,6 +43,7 @@ from typing import IO, Any, ClassVar
 
 from mailwire.demo._accounts import Account
 from mailwire.demo._certs import LabCertificates
+from mailwire.demo._lab import signals_to_main_thread
 from mailwire.demo._smtp_server import maildir_path
 
 __all__ = ["TwistedThread"]
@@ -116,6 +124,7 @@ def _mailbox_class() -> type[MaildirMailbox]:
 
 def _protocol_class() -> type[Any]:
     interfaces, pop3 = _twisted("internet.interfaces"), _twisted("mail.pop3")
+    credentials = _twisted("cred.credentials")
 
     class LabPOP3(pop3.POP3):  # type: ignore[name-defined, misc]
         """Twisted's POP3 server with the fixes listed in the module docstring."""
@@ -134,9 +143,46 @@ def _protocol_class() -> type[Any]:
                 for cap in super().listCapabilities()
                 if cap.split()[0] not in {b"CELERITY", b"AUSPEX", b"POTENCE"}
             ]
-            if self.tls_options is not None and not self._tls_active():
+            if self._tls_active():
+                caps.append(b"SASL PLAIN")
+            elif self.tls_options is not None:
                 caps.append(b"STLS")
             return caps
+
+        def do_AUTH(
+            self, mechanism: bytes | None = None, initial: bytes | None = None
+        ) -> None:  # fix 5
+            if mechanism is None or mechanism.upper() != b"PLAIN" or not self._tls_active():
+                self.failResponse(b"SASL PLAIN only, and only inside TLS")
+                return
+            if initial is None:  # RFC 5034 §4: no initial response, so ask for it
+                self.sendLine(b"+ ")
+                self.state = "PLAIN"
+                return
+            self._plain(b"" if initial == b"=" else initial)
+
+        def state_PLAIN(self, line: bytes) -> None:
+            self.state = "COMMAND"
+            if line == b"*":  # RFC 5034 §4: the client cancels
+                self.failResponse(b"AUTH cancelled")
+                return
+            self._plain(line)
+
+        def _plain(self, encoded: bytes) -> None:
+            try:
+                authzid, user, password = base64.b64decode(encoded, validate=True).split(b"\0")
+            except (binascii.Error, ValueError):
+                self.failResponse(b"malformed AUTH PLAIN response (RFC 4616, section 2)")
+                return
+            if authzid not in {b"", user}:
+                self.failResponse(b"[AUTH] acting as another user is not allowed here")
+                return
+            login = self.portal.login(
+                credentials.UsernamePassword(user, password), None, pop3.IMailbox
+            )
+            login.addCallback(self._cbMailbox, user)
+            login.addErrback(self._ebMailbox)
+            login.addErrback(self._ebUnexpected)
 
         def do_STLS(self) -> None:
             if self.tls_options is None or self._tls_active() or self.mbox is not None:
@@ -238,8 +284,7 @@ class TwistedThread:
         self._listeners = [plain, implicit]
         self.ports = {"pop3": plain.getHost().port, "pop3s": implicit.getHost().port}
         self._thread = threading.Thread(
-            target=reactor.run,
-            kwargs={"installSignalHandlers": False},
+            target=signals_to_main_thread(lambda: reactor.run(installSignalHandlers=False)),
             name="mailwire-lab-twisted",
             daemon=True,
         )

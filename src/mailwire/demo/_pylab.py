@@ -28,7 +28,7 @@ from mailwire.demo import _imap_server, _smtp_server
 from mailwire.demo._accounts import Account
 from mailwire.demo._certs import LabCertificates, make_certificates
 from mailwire.demo._errors import require
-from mailwire.demo._lab import Listener, LogCapture, wait_for_message
+from mailwire.demo._lab import Listener, LogCapture, signals_to_main_thread, wait_for_message
 from mailwire.demo._pop3_server import TwistedThread
 
 __all__ = ["PythonLab"]
@@ -51,7 +51,9 @@ class _LoopThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
-            target=self.loop.run_forever, name="mailwire-lab-asyncio", daemon=True
+            target=signals_to_main_thread(self.loop.run_forever),
+            name="mailwire-lab-asyncio",
+            daemon=True,
         )
         self._thread.start()
 

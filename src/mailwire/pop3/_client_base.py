@@ -16,10 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mailwire import sasl
-from mailwire._core import Outbound
 from mailwire._flow import Flow
 from mailwire.errors import (
-    AuthenticationError,
     LocalProtocolError,
     NotSupportedError,
     POP3ErrorReply,
@@ -29,22 +27,19 @@ from mailwire.limits import DEFAULT_LIMITS, Limits
 from mailwire.pop3 import _flows
 from mailwire.pop3._capabilities import Capabilities
 from mailwire.pop3._flows import Progress, Sink
+from mailwire.pop3._login import APOP, apop_command, choose_login, user_pass_commands
 from mailwire.pop3._maildir import Delivered, Maildir, retrieve_to_maildir
 from mailwire.pop3._state import State
-from mailwire.pop3._writer import write_command
 from mailwire.pop3.commands import (
-    Apop,
     Command,
     Dele,
     Lang,
     List,
     Noop,
-    Pass,
     Retr,
     Rset,
     Top,
     Uidl,
-    User,
     Utf8,
 )
 from mailwire.pop3.connection import Connection
@@ -69,9 +64,6 @@ SinkFactory = Callable[[int], Sink]
 #: (with PIPELINING). Each saves a round trip per message on a slow link;
 #: stopping early costs reading and dropping that many answers.
 ITERATION_LOOKAHEAD = 4
-
-# Pseudo-mechanism names accepted in ``login(mechanisms=...)``.
-_USER, _APOP = "USER", "APOP"
 
 
 class ClientBase:
@@ -233,70 +225,27 @@ class ClientBase:
         """
         self._check_login()
         conn = self.connection
-        caps = conn.capabilities or Capabilities.unsupported()
-        names = [m.upper() for m in mechanisms] if mechanisms is not None else None
-        considered: list[str] = []
-
-        def user_pass_usable() -> bool:
-            texts = (username or "", password or "")
-            utf8_ok = caps.utf8_user or all(t.isascii() for t in texts)
-            return bool(username and password) and utf8_ok
-
-        def apop_usable() -> bool:
-            return bool(conn.greeting and conn.greeting.timestamp and user_pass_usable())
-
-        def sasl_for(allowed: list[str] | None) -> sasl.Mechanism | None:
-            offered = caps.sasl if caps.supported else tuple(allowed or ())
-            if not offered:
-                return None
-            try:
-                return sasl.choose(
-                    offered,
-                    username=username,
-                    password=password,
-                    token=token,
-                    authzid=authzid,
-                    enable_cram_md5=self.enable_cram_md5,
-                    allowed=allowed,
-                    limits=self.limits,
-                )
-            except AuthenticationError:
-                return None
-
-        order = names if names is not None else ["SASL", _APOP, _USER]
-        for name in order:
-            considered.append(name)
-            if name == _USER:
-                if (caps.user or not caps.supported) and user_pass_usable() and token is None:
-                    user, secret = self._user_pass(username or "", password or "")
-                    return self._logged_in(_flows.login_user(conn, user, secret))
-            elif name == _APOP:
-                explicit = names is not None
-                if (explicit or self.enable_apop) and apop_usable() and token is None:
-                    return self._apop_flow(username or "", password or "")
-            else:
-                mechanism = sasl_for(None if name == "SASL" else [name])
-                if mechanism is not None:
-                    return self._logged_in(
-                        _flows.authenticate(conn, mechanism, initial_response=initial_response)
-                    )
-        offered = " ".join(caps.sasl) or "no SASL"
-        others = [n for n, ok in ((_USER, caps.user), (_APOP, bool(conn.greeting))) if ok]
-        raise AuthenticationError(
-            f"no acceptable login method: the server offers {offered}"
-            f"{' and ' + ', '.join(others) if others else ''}; tried {', '.join(considered)} "
-            "with the given credentials and settings (APOP and CRAM-MD5 need enabling; "
-            "non-ASCII USER/PASS needs UTF8 USER, RFC 6856 §2.2)"
+        choice = choose_login(
+            conn.capabilities or Capabilities.unsupported(),
+            conn.greeting,
+            username=username,
+            password=password,
+            token=token,
+            authzid=authzid,
+            mechanisms=mechanisms,
+            enable_apop=self.enable_apop,
+            enable_cram_md5=self.enable_cram_md5,
+            limits=self.limits,
         )
-
-    def _user_pass(self, username: str, password: str) -> tuple[User, Pass]:
-        """Both commands, checked and test-written before anything is sent (S18)."""
-        user, secret = User(username), Pass(password)
-        caps = self.connection.capabilities
-        utf8_user = caps is not None and caps.utf8_user
-        for command in (user, secret):
-            write_command(command, Outbound(), utf8_user=utf8_user)
-        return user, secret
+        if choice.mechanism is not None:
+            return self._logged_in(
+                _flows.authenticate(conn, choice.mechanism, initial_response=initial_response)
+            )
+        if choice.method == APOP:
+            return self._apop_flow(username or "", password or "")
+        utf8_user = conn.capabilities is not None and conn.capabilities.utf8_user
+        user, secret = user_pass_commands(username or "", password or "", utf8_user=utf8_user)
+        return self._logged_in(_flows.login_user(conn, user, secret))
 
     def _authenticate_flow(
         self,
@@ -337,9 +286,9 @@ class ClientBase:
             raise NotSupportedError(
                 "the greeting carries no APOP timestamp (RFC 1939 §7)", capability="APOP"
             )
-        apop = Apop.from_secret(username, greeting.timestamp, password)
         caps = self.connection.capabilities
-        write_command(apop, Outbound(), utf8_user=caps is not None and caps.utf8_user)
+        utf8_user = caps is not None and caps.utf8_user
+        apop = apop_command(username, greeting.timestamp, password, utf8_user=utf8_user)
         return self._logged_in(_flows.login_apop(self.connection, apop))
 
     def _logged_in(self, login: Flow[Ok]) -> Flow[Ok]:

@@ -14,6 +14,8 @@ request            what the driver does                         sent back
                                                                 at EOF
 ``StartTLS``       runs the TLS handshake on the open socket    ``None``
 ``Close``          closes the transport                         ``None``
+``Deadline``       sets (or lifts) the deadline for what        ``None``
+                   follows, from now
 =================  ==========================================  =============
 
 The flow's ``return`` value is the result of the operation. Because the same
@@ -30,6 +32,7 @@ __all__ = [
     "NEED_DATA",
     "Close",
     "Core",
+    "Deadline",
     "Flow",
     "NeedData",
     "Receive",
@@ -115,7 +118,19 @@ class Close:
     """Close the transport (after QUIT/LOGOUT, or on a fatal error)."""
 
 
-Request: TypeAlias = Send | Receive | StartTLS | Close
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deadline:
+    """From now on, what follows must finish within ``seconds`` (``None``: no limit).
+
+    Long operations (sending a 100 MB message) cannot have one deadline for
+    everything; they set one per wait for replies instead, so a server that
+    drips a reply still cannot hold them (security.md S27).
+    """
+
+    seconds: float | None
+
+
+Request: TypeAlias = Send | Receive | StartTLS | Close | Deadline
 T = TypeVar("T")
 #: A flow: yields requests, is sent the driver's answers, returns a result.
 Flow: TypeAlias = Generator[Request, "bytes | None", T]

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PORTS",
     "RawClose",
+    "RawDeadline",
     "RawRecv",
     "RawSend",
     "RawStep",
@@ -192,7 +193,14 @@ class RawClose:
     """Close the socket."""
 
 
-RawStep: TypeAlias = RawSend | RawRecv | RawClose
+@dataclasses.dataclass(frozen=True, slots=True)
+class RawDeadline:
+    """Set the driver's deadline to ``seconds`` from now (``None``: none)."""
+
+    seconds: float | None
+
+
+RawStep: TypeAlias = RawSend | RawRecv | RawClose | RawDeadline
 T = TypeVar("T")
 #: A generator of raw steps, sent ``bytes`` after a RawRecv, returning T.
 RawFlow: TypeAlias = Generator[RawStep, "bytes | None", T]

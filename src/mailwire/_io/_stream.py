@@ -19,7 +19,7 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, TypeVar
 
-from mailwire._flow import Close, Flow, Receive, Request, Send, StartTLS
+from mailwire._flow import Close, Deadline, Flow, Receive, Request, Send, StartTLS
 from mailwire.errors import (
     CommandError,
     ConnectionLost,
@@ -28,7 +28,16 @@ from mailwire.errors import (
     SecurityError,
     Timeout,
 )
-from mailwire.tls import RawClose, RawFlow, RawRecv, RawSend, TLSLens, TLSMode, context_warnings
+from mailwire.tls import (
+    RawClose,
+    RawDeadline,
+    RawFlow,
+    RawRecv,
+    RawSend,
+    TLSLens,
+    TLSMode,
+    context_warnings,
+)
 from mailwire.transcript import Direction, Kind, Transcript
 
 if TYPE_CHECKING:
@@ -203,6 +212,9 @@ class Stream:
             return None
         if isinstance(request, Close):
             yield from self.close()
+            return None
+        if isinstance(request, Deadline):
+            yield RawDeadline(request.seconds)
             return None
         raise TypeError(f"a flow yielded {request!r}, which is not a request")
 

@@ -30,7 +30,7 @@ from mailwire._io._stream import (
     wait_budget,
 )
 from mailwire.errors import ConnectionLost, Timeout
-from mailwire.tls import RawClose, RawFlow, RawRecv, RawSend, TLSMode
+from mailwire.tls import RawClose, RawDeadline, RawFlow, RawRecv, RawSend, TLSMode
 from mailwire.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -166,6 +166,10 @@ class BlockingDriver:
                     result: T = stop.value
                     return result
                 answer, error = None, None
+                if isinstance(step, RawDeadline):
+                    seconds = step.seconds
+                    deadline = None if seconds is None else time.monotonic() + seconds
+                    continue
                 try:
                     answer = self._perform(step, deadline, what)
                 except (Timeout, ConnectionLost) as exc:
@@ -176,7 +180,10 @@ class BlockingDriver:
             raise
 
     def _perform(
-        self, step: RawSend | RawRecv | RawClose, deadline: float | None, what: str
+        self,
+        step: RawSend | RawRecv | RawClose,
+        deadline: float | None,
+        what: str,
     ) -> bytes | None:
         if isinstance(step, RawClose):
             self._close_socket()

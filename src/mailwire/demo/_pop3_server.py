@@ -8,8 +8,9 @@ and five small fixes, each marked where it lives:
    text mode, so RETR and TOP fail on Python 3 (``replace() argument 1 must
    be str, not bytes``). :class:`MaildirMailbox` here reads bytes through the
    stdlib :class:`mailbox.Maildir`, and serves them with LF line ends,
-   because Twisted turns every LF into CRLF as it sends (files stored with
-   CRLF, as aiosmtpd writes them, would go out as CR CR LF).
+   because Twisted turns every LF into CRLF as it sends: a file stored with
+   CRLF (some delivery agents write them so; the lab's writes LF) would go
+   out as CR CR LF.
 2. STLS (RFC 2595 §4), which Twisted's server lacks: :meth:`LabPOP3.do_STLS`.
 3. APOP (RFC 1939 §7) always fails on Python 3: Twisted compares the hex
    digest as ``str`` with the one read from the wire as ``bytes``.

@@ -161,6 +161,8 @@ class RecordedCommand:
             literal (or its end).
         uid: the recording used ``UID`` before the verb.
         waits: the line ends with a synchronizing literal.
+        rest: the pieces after each synchronizing literal, each sent when
+            the server's ``+`` comes.
     """
 
     tag: str
@@ -168,7 +170,8 @@ class RecordedCommand:
     data: bytes
     uid: bool = False
     waits: bool = False
+    rest: tuple[bytes, ...] = ()
 
     def steps(self) -> list[Step]:
-        """One step; the rest of the command arrives as continuation data."""
-        return [Step(self.data)]
+        """The first piece at once, each later one after a ``+``."""
+        return [Step(self.data), *(Step(piece, wait=True) for piece in self.rest)]

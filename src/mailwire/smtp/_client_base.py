@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailwire import sasl
 from mailwire._flow import Flow
-from mailwire.errors import LocalProtocolError, NotSupportedError, SecurityError
+from mailwire.errors import LocalProtocolError, NotSupportedError, SecurityError, SMTPReplyError
 from mailwire.limits import DEFAULT_LIMITS, Limits
 from mailwire.smtp import _flows
 from mailwire.smtp._capabilities import Capabilities
@@ -126,10 +126,16 @@ class ClientBase:
             self._local_hostname = ehlo_name(sockname)
 
     def _connect_flow(self) -> Flow[Capabilities]:
-        caps = yield from _flows.greet(self.connection, self.local_hostname)
-        if self.tls is TLSMode.STARTTLS:
-            caps = yield from _flows.starttls(self.connection, self.local_hostname, None)
-        return caps
+        if self.tls is not TLSMode.STARTTLS:
+            return (yield from _flows.greet(self.connection, self.local_hostname))
+        # TLS is required: a refusal before it is on (554 greeting, EHLO
+        # refused) means TLS was not obtained, and the plaintext session must
+        # not be used for anything else (security.md S5).
+        try:
+            yield from _flows.greet(self.connection, self.local_hostname)
+        except SMTPReplyError as exc:
+            raise SecurityError(f"TLS is required but was not obtained: {exc}") from exc
+        return (yield from _flows.starttls(self.connection, self.local_hostname, None))
 
     def _login_flow(
         self,
@@ -185,8 +191,15 @@ class ClientBase:
             recipients=recipients,
             chunk_size=self.limits.chunk_size,
             normalize_line_endings=normalize_line_endings,
+            smtputf8=self._smtputf8(),
         )
-        return send_message(self.connection, prepared, options)
+        return send_message(
+            self.connection, prepared, options, reply_deadline=self.operation_timeout
+        )
+
+    def _smtputf8(self) -> bool:
+        caps = self.connection.capabilities
+        return caps is not None and caps.smtputf8
 
     def _batch_flow(
         self, items: Iterable[Any], *, options: SendOptions, normalize_line_endings: bool
@@ -204,9 +217,10 @@ class ClientBase:
                 recipients=recipients,
                 chunk_size=self.limits.chunk_size,
                 normalize_line_endings=normalize_line_endings,
+                smtputf8=self._smtputf8(),
             )
             batch.append((prepared, options))
-        return send_messages(self.connection, batch)
+        return send_messages(self.connection, batch, reply_deadline=self.operation_timeout)
 
     def _command_flow(self, command: Command) -> Flow[Reply]:
         return (yield from _flows.command(self.connection, command))

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 import email.message
+import email.policy
 import email.utils
 import io
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Protocol, cast
+
+from mailwire.errors import NotSupportedError
+from mailwire.smtp._writer import _BARE_EOL, _LONG_LINE, MAX_LINE_OCTETS
+from mailwire.smtp.commands import is_mailbox
 
 __all__ = ["PreparedMessage", "prepare"]
 
@@ -84,11 +89,30 @@ def _strip_fields(header: bytes, names: tuple[bytes, ...]) -> bytes:
 
 
 def _addresses(values: list[str]) -> list[str]:
+    """The mailboxes named in header values; anything else is refused."""
     found = []
     for _name, addr in email.utils.getaddresses(values):
-        if addr and addr not in found:
+        if not addr:
+            continue
+        if not is_mailbox(addr):
+            # getaddresses returns any token it cannot make sense of as an
+            # "address"; sending RCPT TO for it could reach a local user.
+            raise ValueError(
+                f"the header names {addr!r}, which is not a mailbox; "
+                "give sender= and recipients= explicitly"
+            )
+        if addr not in found:
             found.append(addr)
     return found
+
+
+def _needs_utf8_addresses(msg: email.message.Message) -> bool:
+    """Whether an address header has a non-ASCII local part (RFC 6532 needed)."""
+    fields = ("From", "Sender", "Reply-To", "To", "Cc", "Bcc")
+    values = [str(v) for f in fields for v in msg.get_all(f) or []]
+    return any(
+        not addr.rpartition("@")[0].isascii() for _, addr in email.utils.getaddresses(values)
+    )
 
 
 def _envelope(msg: email.message.Message) -> tuple[str | None, list[str]]:
@@ -134,12 +158,26 @@ def prepare(
     recipients: Iterable[str] | None,
     chunk_size: int,
     normalize_line_endings: bool = False,
+    smtputf8: bool = False,
 ) -> PreparedMessage:
     """Turn any accepted message form into a :class:`PreparedMessage`.
 
+    A message whose bytes are all known (``bytes``, ``email.message``) is
+    checked here, before anything is sent: a bare CR or LF, or a line over 998
+    octets, is a ``ValueError`` unless ``normalize_line_endings`` (S10-S13).
+    Streamed content is checked as it goes out.
+
+    Args:
+        smtputf8: the server offers SMTPUTF8, so an ``email.message`` with a
+            non-ASCII address is written with raw UTF-8 headers (RFC 6532)
+            instead of encoded-words, which RFC 2047 §5 forbids in an
+            addr-spec.
+
     Raises:
-        ValueError: no sender or no recipient could be found, or the message
-            is of an unsupported type.
+        ValueError: no sender or no recipient could be found, a header
+            address is not a mailbox, content that would be ambiguous on the
+            wire, or an unsupported message type.
+        NotSupportedError: an address in the header needs SMTPUTF8.
     """
     header_msg: email.message.Message | None = None
     size: int | None = None
@@ -148,9 +186,19 @@ def prepare(
 
     if isinstance(message, email.message.Message):
         header_msg = message
+        utf8 = _needs_utf8_addresses(message)
+        if utf8 and not smtputf8:
+            raise NotSupportedError(
+                "an address in the header has a non-ASCII local part, which needs SMTPUTF8 "
+                "(RFC 6531); the server does not offer it",
+                capability="SMTPUTF8",
+            )
         if message.get_all("Bcc") or message.get_all("Resent-Bcc"):
             message = _copy_without_bcc(message)
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        # SMTPUTF8 is the email package's policy for exactly this: raw UTF-8
+        # headers (RFC 6532) and CRLF line ends.
+        policy = email.policy.SMTPUTF8 if utf8 else message.policy.clone(linesep="\r\n")
+        data = message.as_bytes(policy=policy)
         chunks, size, eight_bit = [data], len(data), _has_8bit(data)
     elif isinstance(message, bytes | bytearray | memoryview):
         data = bytes(message)
@@ -168,12 +216,29 @@ def prepare(
     else:
         raise ValueError(f"cannot send a {type(message).__name__}; give bytes, a file or a message")
 
-    if header_msg is None and (sender is None or recipients is None):
-        # A stream: read the header block to find the envelope, then go on.
+    if header_msg is None:
+        # A stream: read the header block (for the envelope, and to take Bcc
+        # out, S21), then go on with the rest as it comes.
         iterator = iter(chunks)
         head, rest = _read_header(iterator)
-        header_msg = email.message_from_bytes(_split_header(head)[0])
+        header, after = _split_header(head)
+        header_msg = email.message_from_bytes(header)
+        if header_msg.get_all("Bcc") or header_msg.get_all("Resent-Bcc"):
+            head = _strip_fields(header, (b"bcc", b"resent-bcc")) + after
         chunks = _chain([head], rest)
+    elif size is not None and not normalize_line_endings:
+        # All the bytes are known: refuse ambiguous content before sending.
+        (whole,) = chunks
+        if _BARE_EOL.search(whole):
+            raise ValueError(
+                "bare CR or LF in the message (RFC 5321 §2.3.8); "
+                "pass normalize_line_endings=True to convert them"
+            )
+        if _LONG_LINE.search(whole):
+            raise ValueError(
+                f"a message line is longer than {MAX_LINE_OCTETS} octets "
+                "(RFC 5321 §4.5.3.1.6); encode the body"
+            )
 
     found_sender, found_rcpts = _envelope(header_msg) if header_msg is not None else (None, [])
     envelope_sender = sender if sender is not None else found_sender

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 
-from mailwire._flow import Close, Flow, flush
+from mailwire._flow import Close, Deadline, Flow, flush
 from mailwire.errors import (
     ConnectionLost,
     NotSupportedError,
@@ -34,6 +34,7 @@ from mailwire.smtp._capabilities import Capabilities
 from mailwire.smtp._flows import command, next_reply, reply_error
 from mailwire.smtp._message import PreparedMessage
 from mailwire.smtp._state import State
+from mailwire.smtp._writer import DataStuffer
 from mailwire.smtp.commands import Bdat, Content, Data, EndOfData, MailFrom, RcptTo, Rset
 from mailwire.smtp.connection import Connection
 from mailwire.smtp.events import Reply
@@ -180,7 +181,20 @@ def _mail_params(
     return params
 
 
-def _rcpt_params(caps: Capabilities, recipient: str, options: SendOptions) -> dict[str, str | None]:
+def _utf8_xtext(value: str) -> str:
+    """RFC 6533 §3 utf-8-addr-xtext: outside printable ASCII, and "+", "=", "\\", as \\x{HEX}."""
+    out = []
+    for char in value:
+        code = ord(char)
+        if 0x21 <= code <= 0x7E and char not in "+=\\":
+            out.append(char)
+        else:
+            out.append(f"\\x{{{code:X}}}")
+    return "".join(out)
+
+
+def _rcpt_params(caps: Capabilities, wire: str, options: SendOptions) -> dict[str, str | None]:
+    """NOTIFY and ORCPT for one recipient; ``wire`` is the address as RCPT TO sends it."""
     if not (options.notify or options.orcpt):
         return {}
     _require(caps.dsn, "DSN options need the DSN extension", "DSN")
@@ -188,7 +202,13 @@ def _rcpt_params(caps: Capabilities, recipient: str, options: SendOptions) -> di
     if options.notify:
         params["NOTIFY"] = ",".join(n.upper() for n in options.notify)
     if options.orcpt:
-        params["ORCPT"] = "rfc822;" + _xtext(recipient)
+        # RFC 3461 §4.2: on submission ORCPT "MUST contain the same address as
+        # the RCPT TO address"; rfc822 addresses are printable ASCII (xtext),
+        # a UTF-8 one (SMTPUTF8) uses RFC 6533's utf-8 address type.
+        if wire.isascii():
+            params["ORCPT"] = "rfc822;" + _xtext(wire)
+        else:
+            params["ORCPT"] = "utf-8;" + _utf8_xtext(wire)
     return params
 
 
@@ -228,7 +248,7 @@ def _plan(conn: Connection, msg: PreparedMessage, options: SendOptions) -> _Tran
     sender = envelope_address(msg.sender, caps.smtputf8) if msg.sender else ""
     mail = MailFrom(sender, params)
     wire = {r: envelope_address(r, caps.smtputf8) for r in msg.recipients}
-    rcpts = [RcptTo(wire[r], _rcpt_params(caps, r, options)) for r in msg.recipients]
+    rcpts = [RcptTo(wire[r], _rcpt_params(caps, wire[r], options)) for r in msg.recipients]
     allow_8bit = params.get("BODY") in ("8BITMIME", "BINARYMIME")
     original = {w: r for r, w in wire.items()}
     return _Transaction(msg, mail, rcpts, use_bdat, allow_8bit, original=original)
@@ -300,15 +320,30 @@ def _abandon(conn: Connection, txn: _Transaction) -> Flow[None]:
 # 3. content and 4. final replies
 
 
-def _checked(chunks: Iterator[bytes], allow_8bit: bool) -> Iterator[bytes]:
+def _checked(chunks: Iterator[bytes], allow_8bit: bool, *, lines: bool) -> Iterator[bytes]:
+    """The content, refused where it would be unsafe on the wire.
+
+    ``lines``: apply DATA's line rules (no bare CR/LF, at most 998 octets) --
+    for BDAT too, unless the body is BINARYMIME: a relay may forward a BDAT
+    message with DATA, where a bare LF before "." could end it early (S11).
+    """
+    checker = DataStuffer() if lines else None
     for chunk in chunks:
         if not allow_8bit and not chunk.isascii():
             raise ValueError("8-bit content, but BODY=8BITMIME was not declared")
+        if checker is not None:
+            checker.check(chunk)
         yield chunk
+    if checker is not None:
+        checker.check_end()
 
 
 def _send_content(
-    conn: Connection, txn: _Transaction, then: Callable[[], None] | None = None
+    conn: Connection,
+    txn: _Transaction,
+    then: Callable[[], None] | None = None,
+    *,
+    reply_deadline: float | None = None,
 ) -> Flow[list[Reply]]:
     """Stream the content, end it, queue ``then`` behind it, read the final replies.
 
@@ -316,8 +351,10 @@ def _send_content(
     end of data and whatever ``then`` queues go out in one write.
     """
     accepted = txn.accepted  # fixed now: a batch's next MAIL may follow before the replies
-    chunks = _checked(txn.msg.chunks, txn.allow_8bit)
+    binary = dict(txn.mail.params).get("BODY") == "BINARYMIME"
+    chunks = _checked(txn.msg.chunks, txn.allow_8bit, lines=txn.use_bdat and not binary)
     sent_bdat = 0
+    yield Deadline(None)  # the content may take as long as it takes to send
     try:
         if txn.use_bdat:
             previous: bytes | None = None
@@ -342,6 +379,7 @@ def _send_content(
     if then is not None:
         then()
     yield from flush(conn)
+    yield Deadline(reply_deadline)
     expected = len(accepted) if conn.lmtp else 1
     try:
         finals = yield from _final_replies(conn, txn, expected, before=sent_bdat)
@@ -412,7 +450,13 @@ def _result(conn: Connection, txn: _Transaction, finals: list[Reply]) -> SendRes
 # entry points
 
 
-def send_message(conn: Connection, msg: PreparedMessage, options: SendOptions) -> Flow[SendResult]:
+def send_message(
+    conn: Connection,
+    msg: PreparedMessage,
+    options: SendOptions,
+    *,
+    reply_deadline: float | None = None,
+) -> Flow[SendResult]:
     """One mail transaction; a partial refusal returns, a total one raises.
 
     Raises:
@@ -422,12 +466,13 @@ def send_message(conn: Connection, msg: PreparedMessage, options: SendOptions) -
     """
     txn = _plan(conn, msg, options)
     _queue_envelope(conn, txn)
+    yield Deadline(reply_deadline)  # each wait for replies is bounded (S27)
     yield from _read_envelope(conn, txn)
     failure = _envelope_failure(txn)
     if failure is not None:
         yield from _abandon(conn, txn)
         raise failure
-    finals = yield from _send_content(conn, txn)
+    finals = yield from _send_content(conn, txn, reply_deadline=reply_deadline)
     return _result(conn, txn, finals)
 
 
@@ -441,7 +486,10 @@ def _failed(txn: _Transaction, error: SMTPReplyError, reply: Reply | None) -> Se
 
 
 def send_messages(
-    conn: Connection, batch: list[tuple[PreparedMessage, SendOptions]]
+    conn: Connection,
+    batch: list[tuple[PreparedMessage, SendOptions]],
+    *,
+    reply_deadline: float | None = None,
 ) -> Flow[list[SendResult]]:
     """Several transactions, pipelined across messages when PIPELINING is offered.
 
@@ -464,6 +512,7 @@ def send_messages(
     for index, txn in enumerate(txns):
         following = txns[index + 1] if index + 1 < len(txns) else None
         try:
+            yield Deadline(reply_deadline)
             yield from _read_envelope(conn, txn)
             failure = _envelope_failure(txn)
             if failure is not None:
@@ -478,7 +527,9 @@ def send_messages(
                 if nxt is not None and pipelined:
                     _queue_envelope(conn, nxt)
 
-            finals = yield from _send_content(conn, txn, then=queue_next)
+            finals = yield from _send_content(
+                conn, txn, then=queue_next, reply_deadline=reply_deadline
+            )
             try:
                 results.append(_result(conn, txn, finals))
             except SMTPReplyError as refused:

@@ -166,6 +166,20 @@ class DataStuffer:
             stuffed = b"." + stuffed
         out.write(stuffed)
 
+    def check(self, data: bytes) -> None:
+        """Apply :meth:`feed`'s checks to ``data`` without writing (for BDAT).
+
+        Raises:
+            ValueError: a bare CR, a bare LF, or a line over 998 octets.
+        """
+        if data:
+            self._check(data)
+
+    def check_end(self) -> None:
+        """The content ends here: a final bare CR is refused."""
+        if self._after_cr:
+            raise ValueError("message content ends with a bare CR")
+
     def end(self, out: Outbound) -> None:
         """Finish the content: a CRLF if the last line lacks one, then ``.``."""
         if self._after_cr:

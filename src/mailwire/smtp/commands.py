@@ -56,31 +56,53 @@ def _check_domain(domain: str) -> None:
         raise ValueError(f"not a usable EHLO/HELO domain: {domain!r}")
 
 
+# RFC 5321 §4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ), with
+# RFC 6531 §3.3 letting atext and sub-domains carry UTF-8. Local-part is a
+# Dot-string (atoms of RFC 5322 atext joined by single dots) or a quoted string.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]"
+_DOT_STRING = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*\Z")
+_LET_DIG = r"[A-Za-z0-9\u0080-\U0010ffff]"
+_SUB_DOMAIN = rf"{_LET_DIG}(?:[A-Za-z0-9\u0080-\U0010ffff-]*{_LET_DIG})?"
+_DOMAIN = re.compile(rf"{_SUB_DOMAIN}(?:\.{_SUB_DOMAIN})*\Z")
+_ADDRESS_LITERAL = re.compile(r"\[[^\[\]\\\s]+\]\Z")
+
+
 def _check_path(address: str, what: str, *, allow_empty: bool) -> None:
-    """A mailbox for MAIL FROM / RCPT TO, without its angle brackets."""
+    """A mailbox for MAIL FROM / RCPT TO, without its angle brackets (S15)."""
     check_no_controls(address, what)
     if not address:
         if allow_empty:
             return  # the null reverse-path <> (RFC 5321 §4.5.5)
         raise ValueError(f"{what} is empty")
-    if "<" in address or ">" in address:
-        raise ValueError(f"{what} must be given without angle brackets: {address!r}")
-    # A space is only legal inside a quoted local part ("a b"@example), and
-    # that local part must be ONE quoted string (RFC 5321 §4.1.2:
-    # Quoted-string = DQUOTE *QcontentSMTP DQUOTE, with backslash pairs).
-    local = address.rpartition("@")[0]
+    if not allow_empty and address.lower() == "postmaster":
+        return  # RFC 5321 §4.1.1.3: RCPT TO:<Postmaster> needs no domain
+    local, at, domain = address.rpartition("@")
+    if not at:
+        raise ValueError(f"{what} has no @domain: {address!r}")
+    unquoted = domain if local.startswith('"') else address
+    if any(c.isspace() for c in unquoted):
+        # Also the non-ASCII spaces (U+3000 ...) that the UTF-8 atext range holds.
+        raise ValueError(f"{what} contains white space: {address!r}")
     if local.startswith('"'):
         if not _one_quoted_string(local):
             raise ValueError(f"{what} has a malformed quoted local part: {address!r}")
-        rest = address[len(local) :]
-    else:
-        rest = address
-    if any(c.isspace() for c in rest) or '"' in rest:
-        raise ValueError(f"{what} contains white space or a stray quote: {address!r}")
+    elif not _DOT_STRING.match(local):
+        raise ValueError(f"{what} is not one mailbox (RFC 5321 §4.1.2): {address!r}")
+    if not (_DOMAIN.match(domain) or _ADDRESS_LITERAL.match(domain)):
+        raise ValueError(f"{what} has no valid domain (RFC 5321 §4.1.2): {address!r}")
+
+
+def is_mailbox(address: str) -> bool:
+    """Whether ``address`` is one RFC 5321 mailbox (local@domain)."""
+    try:
+        _check_path(address, "address", allow_empty=False)
+    except ValueError:
+        return False
+    return address.lower() != "postmaster"
 
 
 def _one_quoted_string(text: str) -> bool:
-    """Whether ``text`` is exactly one quoted string."""
+    """Whether ``text`` is exactly one quoted string (backslash pairs allowed)."""
     if len(text) < 2 or not text.endswith('"'):
         return False
     i, end = 1, len(text) - 1

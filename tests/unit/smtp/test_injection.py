@@ -119,7 +119,6 @@ def test_parameter_smuggling_in_addresses(command: type[Command], address: str) 
         ('"a b"@c.example', b'MAIL FROM:<"a b"@c.example>\r\n'),  # S15: valid quoted part
         ('"john \\"jr\\" smith"@example.org', b'MAIL FROM:<"john \\"jr\\" smith"@example.org>\r\n'),
         ("user+tag@example.org", b"MAIL FROM:<user+tag@example.org>\r\n"),
-        ("postmaster", b"MAIL FROM:<postmaster>\r\n"),
         ("", b"MAIL FROM:<>\r\n"),  # §4.5.5 null reverse-path
         ("u@[192.0.2.1]", b"MAIL FROM:<u@[192.0.2.1]>\r\n"),
         ("u@[IPv6:2001:db8::1]", b"MAIL FROM:<u@[IPv6:2001:db8::1]>\r\n"),
@@ -244,10 +243,19 @@ def test_any_argument_with_a_control_is_refused(
         ARGUMENTS[where](value)
 
 
+# RFC 5321 §4.1.2: a Dot-string local part (RFC 5322 atext) and an LDH domain.
+LOCAL = st.from_regex(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\.[A-Za-z0-9_-]{1,5}){0,2}", fullmatch=True
+)
+DOMAIN = st.from_regex(
+    r"[A-Za-z0-9]{1,10}(\.[A-Za-z0-9]([A-Za-z0-9-]{0,5}[A-Za-z0-9])?){0,2}", fullmatch=True
+)
+
+
 @settings(max_examples=200)
-@given(local=SAFE, domain=SAFE, rcpts=st.lists(st.tuples(SAFE, SAFE), max_size=3))
+@given(local=LOCAL, domain=DOMAIN, rcpts=st.lists(st.tuples(LOCAL, DOMAIN), max_size=3))
 def test_one_line_per_command(local: str, domain: str, rcpts: list[tuple[str, str]]) -> None:
-    """Whatever address the caller gives, each command is exactly one CRLF line."""
+    """Whatever mailbox the caller gives, each command is exactly one CRLF line."""
     conn = ready()
     conn.send(MailFrom(f"{local}@{domain}"))
     for rl, rd in rcpts:

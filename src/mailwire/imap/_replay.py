@@ -1,0 +1,252 @@
+"""Replaying a recorded IMAP session through a fresh core, one step at a time.
+
+``replay(transcript)`` walks the recorded bytes in order. The client's bytes
+are cut back into commands (tag, verb, and the pieces between synchronizing
+literals) and sent through a new :class:`~mailwire.imap.connection.Connection`
+exactly as recorded, so the core checks each is legal in its state and
+pairs every completion with its command by tag. The server's bytes are fed
+to the core, and every event it yields is a step with the state before and
+after, what it answers, and the RFC section. A learner can print the steps
+or pause at each one (``mailwire replay FILE --step``).
+
+Secrets stay secret: a redacted span comes back as ``*`` of the same length,
+so literal sizes still add up, and the step shows it redacted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+
+from mailwire._flow import NeedData
+from mailwire.errors import MailwireError
+from mailwire.imap._append import RecordedCommand
+from mailwire.imap._routing import describe
+from mailwire.imap._state import SEND_TABLE, State
+from mailwire.imap.connection import Connection, ConnectionClosed
+from mailwire.transcript import Direction, Kind, Transcript
+
+__all__ = ["ReplayStep", "replay"]
+
+_COMMAND = re.compile(rb"([^\s(){%*\"\\\]+]+) (UID )?([A-Za-z]+)", re.IGNORECASE)
+_LITERAL = re.compile(rb"~?\{(\d+)(\+?)\}\r?\n\Z")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayStep:
+    """One step of a replay.
+
+    Attributes:
+        direction: who sent the bytes (``LOCAL`` for notes).
+        wire: the recorded bytes of this step (redacted spans as ``*``).
+        event: the response the core yielded, or the command sent, if any.
+        before, after: the core's state around the step.
+        explanation: what it means, with the RFC section.
+        tls: the bytes crossed inside TLS.
+    """
+
+    direction: Direction
+    wire: bytes
+    event: object | None
+    before: State
+    after: State
+    explanation: str
+    tls: bool = False
+
+    def __str__(self) -> str:
+        who = {Direction.CLIENT: "C", Direction.SERVER: "S", Direction.LOCAL: "-"}[self.direction]
+        marker = f"{who}*" if self.tls else who
+        text = self.wire.decode("utf-8", "replace").rstrip("\r\n")
+        if not self.wire:
+            return f"{marker}  {self.explanation}"
+        return f"{marker}: {text[:200]}\n   {self.explanation}"
+
+
+@dataclasses.dataclass
+class _Item:
+    """A command (its pieces) or a continuation line, as the client wrote it."""
+
+    pieces: list[bytes]
+    waits: list[bool]
+    command: RecordedCommand | None = None
+
+
+def _split(stream: bytes) -> list[_Item]:
+    """The client's stream cut into commands and continuation lines."""
+    items: list[_Item] = []
+    pos = 0
+    while pos < len(stream):
+        end = stream.find(b"\n", pos)
+        if end < 0:
+            end = len(stream) - 1
+        line = stream[pos : end + 1]
+        match = _COMMAND.match(line)
+        verb = match[3].upper().decode() if match else ""
+        if match is None or verb not in SEND_TABLE:
+            items.append(_Item([line], [False]))  # AUTHENTICATE answer, DONE, ...
+            pos = end + 1
+            continue
+        pieces, waits, piece, wait = [], [], b"", False
+        while True:
+            piece += line
+            pos = end + 1
+            literal = _LITERAL.search(line)
+            if literal is None:
+                break
+            size = int(literal[1])
+            if not literal[2]:  # synchronizing: the rest waits for '+'
+                pieces.append(piece)
+                waits.append(wait)
+                piece, wait = b"", True
+            piece += stream[pos : pos + size]
+            pos += size
+            end = stream.find(b"\n", pos)
+            if end < 0:
+                end = len(stream) - 1
+            line = stream[pos : end + 1]
+        pieces.append(piece)
+        waits.append(wait)
+        tag = match[1].decode("ascii", "replace")
+        command = RecordedCommand(
+            tag, verb, pieces[0], uid=bool(match[2]), waits=len(pieces) > 1, rest=tuple(pieces[1:])
+        )
+        items.append(_Item(pieces, waits, command))
+    return items
+
+
+class _Player:
+    def __init__(self, items: list[_Item]) -> None:
+        self.conn = Connection()
+        self.items = items
+        self.next = 0  # the next item to send
+        self.pending: list[bytes] = []  # later pieces of the last command, awaiting '+'
+        self.received = bytearray()  # client bytes recorded, not yet matched
+
+    def client_steps(self, data: bytes, tls: bool) -> Iterator[ReplayStep]:
+        conn = self.conn
+        self.received += data
+        while True:
+            if self.pending:
+                piece = self.pending[0]
+                if len(self.received) < len(piece):
+                    return
+                del self.received[: len(piece)]
+                self.pending.pop(0)
+                state = conn.state
+                yield ReplayStep(
+                    Direction.CLIENT,
+                    piece,
+                    None,
+                    state,
+                    state,
+                    "literal data after the server's '+' (RFC 9051 §4.3)",
+                    tls,
+                )
+                continue
+            if self.next >= len(self.items):
+                return
+            item = self.items[self.next]
+            first = item.pieces[0]
+            if len(self.received) < len(first):
+                return
+            del self.received[: len(first)]
+            self.next += 1
+            yield self._send(item, first, tls)
+
+    def _send(self, item: _Item, first: bytes, tls: bool) -> ReplayStep:
+        conn = self.conn
+        before = conn.state
+        try:
+            if item.command is not None:
+                command = item.command
+                conn.send(command)
+                conn.outgoing()
+                self.pending = list(item.pieces[1:])
+                row = SEND_TABLE[command.verb]
+                note = f"{command.verb}: sent in state {before.name} ({row.rfc})"
+                return ReplayStep(Direction.CLIENT, first, command, before, conn.state, note, tls)
+            if first.strip().upper() == b"DONE":
+                conn.done()
+                note = "DONE: ends IDLE (RFC 2177 §3)"
+            else:
+                conn.send_continuation(first.rstrip(b"\r\n"), secret=True)
+                note = "answer to the AUTHENTICATE challenge (RFC 9051 §6.2.2)"
+            conn.outgoing()
+        except (MailwireError, ValueError) as exc:
+            note = f"our core refuses this: {exc}"
+        return ReplayStep(Direction.CLIENT, first, None, before, conn.state, note, tls)
+
+    def server_steps(self, data: bytes, tls: bool, *, eof: bool = False) -> Iterator[ReplayStep]:
+        conn = self.conn
+        if conn.error is not None:
+            return
+        conn.receive_data(b"" if eof else data)
+        while True:
+            before = conn.state
+            try:
+                event = conn.next_event()
+            except MailwireError as exc:
+                yield ReplayStep(
+                    Direction.SERVER,
+                    b"",
+                    None,
+                    before,
+                    conn.state,
+                    f"{type(exc).__name__}: {exc}",
+                    tls,
+                )
+                return
+            conn.outgoing()  # pieces the core wrote after a '+': compared as the client's
+            if isinstance(event, NeedData):
+                return
+            if isinstance(event, ConnectionClosed):
+                yield ReplayStep(
+                    Direction.SERVER,
+                    b"",
+                    event,
+                    before,
+                    conn.state,
+                    "the server closed the connection",
+                    tls,
+                )
+                return
+            owner = conn._table.get(conn.last_tag or "") if conn.last_tag else None
+            text = describe(event, owner, before, conn.state)
+            if conn.last_tag is not None and owner is None:
+                text = text.replace("?", conn.last_tag)
+            yield ReplayStep(Direction.SERVER, b"", event, before, conn.state, text, tls)
+
+
+def replay(transcript: Transcript) -> Iterator[ReplayStep]:
+    """The steps of a recorded IMAP session, replayed through a fresh core.
+
+    Args:
+        transcript: a recording (live, or from :meth:`Transcript.load`).
+    """
+    stream = bytearray()
+    for record in transcript.records:
+        if record.kind is Kind.DATA and record.direction is Direction.CLIENT:
+            stream += record.data if record.data or not record.sensitive else b"*" * record.size
+    player = _Player(_split(bytes(stream)))
+    for record in transcript.records:
+        if record.kind is Kind.DATA and record.direction is Direction.CLIENT:
+            data = record.data if record.data or not record.sensitive else b"*" * record.size
+            yield from player.client_steps(data, record.tls)
+        elif record.kind is Kind.DATA and record.direction is Direction.SERVER:
+            yield from player.server_steps(record.data, record.tls)
+        elif record.kind is Kind.TLS and (record.note or "").startswith("TLS established"):
+            before = player.conn.state
+            if before is State.TLS_HANDSHAKE:
+                player.conn.tls_established()
+            yield ReplayStep(
+                Direction.LOCAL,
+                b"",
+                None,
+                before,
+                player.conn.state,
+                f"{record.note} (RFC 9051 §6.2.1: capabilities are asked again)",
+                True,
+            )
+        elif record.kind is Kind.CLOSE and record.direction is Direction.SERVER:
+            yield from player.server_steps(b"", record.tls, eof=True)

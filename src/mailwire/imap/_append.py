@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from mailwire.imap._command_base import _date_time, _flags
+from mailwire.imap._seqset import SequenceSet
 from mailwire.imap._writer import Arg, Encoded, EncodeOptions, MailboxName, Raw, encode
 
 __all__ = ["AppendPart", "RecordedCommand", "Step", "StreamedAppend", "steps_of"]
@@ -171,6 +172,18 @@ class RecordedCommand:
     uid: bool = False
     waits: bool = False
     rest: tuple[bytes, ...] = ()
+
+    @property
+    def messages(self) -> SequenceSet | None:
+        """The message set of FETCH, STORE, COPY and MOVE (for routing their data)."""
+        if self.verb not in ("FETCH", "STORE", "COPY", "MOVE"):
+            return None
+        words = self.data.split(b" ")
+        index = 3 if self.uid else 2
+        try:
+            return SequenceSet.parse(words[index].rstrip(b"\r\n"))
+        except (IndexError, ValueError):
+            return None
 
     def steps(self) -> list[Step]:
         """The first piece at once, each later one after a ``+``."""

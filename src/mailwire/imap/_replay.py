@@ -15,6 +15,7 @@ so literal sizes still add up, and the step shows it redacted.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from mailwire._flow import NeedData
 from mailwire.errors import MailwireError
 from mailwire.imap._append import RecordedCommand
-from mailwire.imap._routing import describe
+from mailwire.imap._routing import InFlight, describe
 from mailwire.imap._state import SEND_TABLE, State
 from mailwire.imap.connection import Connection, ConnectionClosed
 from mailwire.transcript import Direction, Kind, Transcript
@@ -122,6 +123,7 @@ class _Player:
         self.next = 0  # the next item to send
         self.pending: list[bytes] = []  # later pieces of the last command, awaiting '+'
         self.received = bytearray()  # client bytes recorded, not yet matched
+        self.verbs: dict[str, str] = {}  # tag -> verb, for the explanations
 
     def client_steps(self, data: bytes, tls: bool) -> Iterator[ReplayStep]:
         conn = self.conn
@@ -161,6 +163,7 @@ class _Player:
             if item.command is not None:
                 command = item.command
                 conn.send(command)
+                self.verbs[command.tag] = command.verb
                 conn.outgoing()
                 self.pending = list(item.pieces[1:])
                 row = SEND_TABLE[command.verb]
@@ -211,10 +214,11 @@ class _Player:
                     tls,
                 )
                 return
-            owner = conn._table.get(conn.last_tag or "") if conn.last_tag else None
+            owner = None
+            if conn.last_tag is not None:
+                verb = self.verbs.get(conn.last_tag, "?")
+                owner = InFlight(conn.last_tag, None, verb, False, collections.deque())
             text = describe(event, owner, before, conn.state)
-            if conn.last_tag is not None and owner is None:
-                text = text.replace("?", conn.last_tag)
             yield ReplayStep(Direction.SERVER, b"", event, before, conn.state, text, tls)
 
 

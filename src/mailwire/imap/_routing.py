@@ -144,7 +144,7 @@ def route(response: Response, entries: Iterable[InFlight]) -> InFlight | None:
         return _first(table, "SEARCH", "SORT")
     simple: list[tuple[type[Response], tuple[str, ...]]] = [
         (CapabilityData, ("CAPABILITY",)),
-        (ListData, ("LIST", "LSUB")),
+        (ListData, ("LIST", "LSUB", "XLIST")),
         (SortData, ("SORT",)),
         (ThreadData, ("THREAD",)),
         (Enabled, ("ENABLE",)),

@@ -116,6 +116,15 @@ SEND_TABLE: dict[str, Transition] = {
     "GETQUOTAROOT": Transition(_AUTH, "RFC 9208 §4.3"),
     "SETQUOTA": Transition(_AUTH, "RFC 9208 §4.4"),
     "GETMETADATA": Transition(_AUTH, "RFC 5464 §4.2"),
+    # Extensions the clients do not issue themselves, known so that recorded
+    # sessions replay: Gmail's old XLIST, NOTIFY (RFC 5465), ACL (RFC 4314).
+    "XLIST": Transition(_AUTH, "RFC 6154 §5 (XLIST, which SPECIAL-USE replaced)"),
+    "NOTIFY": Transition(_AUTH, "RFC 5465 §3"),
+    "SETACL": Transition(_AUTH, "RFC 4314 §3.1"),
+    "DELETEACL": Transition(_AUTH, "RFC 4314 §3.2"),
+    "GETACL": Transition(_AUTH, "RFC 4314 §3.3"),
+    "LISTRIGHTS": Transition(_AUTH, "RFC 4314 §3.4"),
+    "MYRIGHTS": Transition(_AUTH, "RFC 4314 §3.5"),
     "SETMETADATA": Transition(_AUTH, "RFC 5464 §4.3"),
     # Selected (RFC 9051 §6.4).
     "CHECK": Transition(_SELECTED, "RFC 3501 §6.4.1"),

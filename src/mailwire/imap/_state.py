@@ -118,7 +118,7 @@ SEND_TABLE: dict[str, Transition] = {
     "GETMETADATA": Transition(_AUTH, "RFC 5464 §4.2"),
     # Extensions the clients do not issue themselves, known so that recorded
     # sessions replay: Gmail's old XLIST, NOTIFY (RFC 5465), ACL (RFC 4314).
-    "XLIST": Transition(_AUTH, "RFC 6154 §5 (XLIST, which SPECIAL-USE replaced)"),
+    "XLIST": Transition(_AUTH, "RFC 6154 (SPECIAL-USE; XLIST is Gmail's earlier form)"),
     "NOTIFY": Transition(_AUTH, "RFC 5465 §3"),
     "SETACL": Transition(_AUTH, "RFC 4314 §3.1"),
     "DELETEACL": Transition(_AUTH, "RFC 4314 §3.2"),

@@ -459,16 +459,32 @@ class ClientBase:
     def _delete_many_flow(self, numbers: Iterable[int]) -> Flow[None]:
         self._need_transaction()
         commands: list[Command] = [Dele(n) for n in numbers]
-        return self._dele_batch(commands)
+        return self._single_batch(commands, None)
 
-    def _dele_batch(self, commands: list[Command]) -> Flow[None]:
+    def _list_many_flow(self, numbers: Iterable[int]) -> Flow[dict[int, int]]:
+        self._need_transaction()
+        commands: list[Command] = [List(n) for n in numbers]
+        return self._single_batch(commands, "octets")
+
+    def _uidl_many_flow(self, numbers: Iterable[int]) -> Flow[dict[int, str]]:
+        self._need_transaction()
+        self._need("UIDL")
+        commands: list[Command] = [Uidl(n) for n in numbers]
+        return self._single_batch(commands, "uid")
+
+    def _single_batch(self, commands: list[Command], field: str | None) -> Flow[Any]:
+        """A batch of single-line commands; ``{message: event.field}`` or None."""
+
         def read(command: Command) -> Flow[Any]:
             event = yield from _flows.answer(self.connection)
             if isinstance(event, Err):
                 raise event.error()
             return event
 
-        yield from self._batch_flow(commands, read)
+        results = yield from self._batch_flow(commands, read)
+        if field is None:
+            return None
+        return {event.message: getattr(event, field) for event in results}
 
     def _numbers(self) -> Flow[list[int]]:
         """Every message number: from the drop listing (STAT), else from LIST."""

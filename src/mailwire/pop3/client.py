@@ -291,6 +291,22 @@ class Client(ClientBase):
         """
         self._run(self._delete_many_flow(numbers))
 
+    def list_many(self, numbers: Iterable[int]) -> dict[int, int]:
+        """LIST for several messages (single-line answers), pipelined when offered.
+
+        Raises:
+            POP3ErrorReply: the first refusal, after every answer was read.
+        """
+        return self._run(self._list_many_flow(numbers))
+
+    def uidl_many(self, numbers: Iterable[int]) -> dict[int, str]:
+        """UIDL for several messages (single-line answers), pipelined when offered.
+
+        Raises:
+            POP3ErrorReply: the first refusal, after every answer was read.
+        """
+        return self._run(self._uidl_many_flow(numbers))
+
     def retrieve_all(
         self, sink_factory: SinkFactory, numbers: Iterable[int] | None = None
     ) -> dict[int, int]:

@@ -198,3 +198,24 @@ def test_other_calls_wait_for_the_iteration() -> None:
             c.noop()
         iterator.close()
         c.noop()
+
+
+# ---------------------------------------------------------------- QUIT
+
+
+def test_lost_quit_answer_raises_from_the_with_block(kind: str) -> None:
+    # ARCHITECTURE.md: a lost reply to QUIT raises ConnectionLost, also from a
+    # with block that exits normally: the deletions may not have happened.
+    answers = server_answers(Log(), pipelining=True, messages=MESSAGES)
+
+    def vanish(server: FakePOP3, peer: Peer, line: bytes) -> None:
+        peer.reset()
+
+    answers["QUIT"] = vanish
+    with FakePOP3(answers) as server:
+        c = Sync(kind, **plain_client_args(server))
+        with pytest.raises(ConnectionLost, match="may not have been removed"), c:
+            c.login("mrose", "tanstaaf")
+            c.delete(1)
+    assert server.verbs()[-2:] == ["DELE", "QUIT"]
+    assert not c.client._driver.is_open

@@ -440,6 +440,23 @@ def test_pipelined_batch_is_one_write() -> None:
     assert client.connection.deleted == {1, 2, 3}
 
 
+def test_pipelined_listings_are_paired_in_order() -> None:
+    def list_one(server: MemoryServer, line: bytes) -> bytes:
+        number = int(line.split()[1])
+        return b"+OK %d %d\r\n" % (number, len(MESSAGES[number]))
+
+    def uidl_one(server: MemoryServer, line: bytes) -> bytes:
+        return b"+OK %s uid-%s\r\n" % (line.split()[1], line.split()[1])
+
+    server = MemoryServer(answers(LIST=list_one, UIDL=uidl_one))
+    client = logged_in(server)
+    sizes = server.run(client._list_many_flow([3, 1, 2]))
+    assert sizes == {n: len(MESSAGES[n]) for n in (3, 1, 2)}
+    assert list(sizes) == [3, 1, 2]
+    assert server.run(client._uidl_many_flow([2, 3])) == {2: "uid-2", 3: "uid-3"}
+    assert server.writes == [b"LIST 3\r\nLIST 1\r\nLIST 2\r\n", b"UIDL 2\r\nUIDL 3\r\n"]
+
+
 def test_without_pipelining_one_command_per_answer() -> None:
     server = MemoryServer(answers(b"USER", b"TOP"))
     client = logged_in(server)

@@ -29,6 +29,7 @@ from mailwire.errors import (
     TooManyResponses,
 )
 from mailwire.pop3._capabilities import Capabilities
+from mailwire.pop3._state import State
 from mailwire.pop3._writer import MAX_COMMAND_OCTETS
 from mailwire.pop3.commands import (
     Apop,
@@ -453,7 +454,7 @@ def quit(conn: Connection) -> Flow[Ok | None]:
         ConnectionLost: the answer to QUIT in UPDATE was lost.
         POP3ErrorReply: ``-ERR`` in UPDATE (some deletions failed).
     """
-    update = conn.state.name == "TRANSACTION"
+    update = conn.state is State.TRANSACTION
     event: Event | None = None
     try:
         conn.send(Quit())

@@ -1,8 +1,8 @@
 """IMAP4rev1 (RFC 3501) and IMAP4rev2 (RFC 9051): the wire layer.
 
-Work in progress: this package holds the response framer and parser, the
-typed responses, and the command encoder (issue 5); the connection, flows and
-clients come with issue 6.
+This package holds the response framer and parser, the typed responses and
+the command encoder (issue 5), and the client (issue 6): the sans-I/O
+``Connection``, the blocking ``Client`` and the asyncio ``AsyncClient``.
 
 Extensions understood by the parser: LITERAL+/LITERAL- (RFC 7888), BINARY
 (RFC 3516), UIDPLUS (RFC 4315), CONDSTORE/QRESYNC (RFC 7162), ENABLE (RFC
@@ -23,6 +23,12 @@ from mailwire._flow import NEED_DATA
 
 if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
     from mailwire.imap import search
+
+    # The client (issue 6).
+    from mailwire.imap._append import AppendPart, RecordedCommand, StreamedAppend
+    from mailwire.imap._flows import Done
+    from mailwire.imap._flows_mailbox import Opened
+    from mailwire.imap._flows_message import Appended, FetchResult
     from mailwire.imap._frames import (
         Frame,
         FrameReader,
@@ -35,9 +41,13 @@ if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
         ResponseReader,
         parse_responses,
     )
+    from mailwire.imap._replay import ReplayStep, replay
     from mailwire.imap._seqset import (
         SequenceSet,
     )
+    from mailwire.imap._session import Alert, Capabilities, SelectedMailbox
+    from mailwire.imap._sinks import FileSink, file_sinks
+    from mailwire.imap._state import State
     from mailwire.imap._utf7 import (
         decode_mailbox_name,
         encode_mailbox_name,
@@ -47,6 +57,8 @@ if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
         EncodeOptions,
         Segment,
     )
+    from mailwire.imap.aio import AsyncClient, AsyncIdleSession
+    from mailwire.imap.client import Client, IdleSession
     from mailwire.imap.commands import (
         Append,
         Authenticate,
@@ -90,6 +102,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
         Unsubscribe,
         body_section,
     )
+    from mailwire.imap.connection import Connection, ConnectionClosed, Event
     from mailwire.imap.events import (
         AppendUid,
         CapabilityData,
@@ -218,6 +231,29 @@ _WHERE: dict[str, str] = {
     "Address": "mailwire.imap.structures",
     "BodyStructure": "mailwire.imap.structures",
     "Envelope": "mailwire.imap.structures",
+    # The client (issue 6).
+    "Client": "mailwire.imap.client",
+    "IdleSession": "mailwire.imap.client",
+    "AsyncClient": "mailwire.imap.aio",
+    "AsyncIdleSession": "mailwire.imap.aio",
+    "Connection": "mailwire.imap.connection",
+    "ConnectionClosed": "mailwire.imap.connection",
+    "Event": "mailwire.imap.connection",
+    "State": "mailwire.imap._state",
+    "Capabilities": "mailwire.imap._session",
+    "SelectedMailbox": "mailwire.imap._session",
+    "Alert": "mailwire.imap._session",
+    "FileSink": "mailwire.imap._sinks",
+    "file_sinks": "mailwire.imap._sinks",
+    "AppendPart": "mailwire.imap._append",
+    "StreamedAppend": "mailwire.imap._append",
+    "RecordedCommand": "mailwire.imap._append",
+    "replay": "mailwire.imap._replay",
+    "ReplayStep": "mailwire.imap._replay",
+    "FetchResult": "mailwire.imap._flows_message",
+    "Appended": "mailwire.imap._flows_message",
+    "Done": "mailwire.imap._flows",
+    "Opened": "mailwire.imap._flows_mailbox",
 }
 
 
@@ -244,34 +280,47 @@ __all__ = [
     "DONE",
     "NEED_DATA",
     "Address",
+    "Alert",
     "Append",
+    "AppendPart",
     "AppendUid",
+    "Appended",
+    "AsyncClient",
+    "AsyncIdleSession",
     "Authenticate",
     "BodyStructure",
+    "Capabilities",
     "Capability",
     "CapabilityData",
     "Check",
+    "Client",
     "Close",
     "Command",
     "Compress",
+    "Connection",
+    "ConnectionClosed",
     "Continuation",
     "Copy",
     "CopyUid",
     "Create",
     "Defect",
     "Delete",
+    "Done",
     "ESearchData",
     "Enable",
     "Enabled",
     "EncodeOptions",
     "Encoded",
     "Envelope",
+    "Event",
     "Examine",
     "Exists",
     "Expunge",
     "ExpungeData",
     "Fetch",
     "FetchData",
+    "FetchResult",
+    "FileSink",
     "Flags",
     "Frame",
     "FrameReader",
@@ -281,6 +330,7 @@ __all__ = [
     "Id",
     "IdData",
     "Idle",
+    "IdleSession",
     "List",
     "ListData",
     "Login",
@@ -292,12 +342,15 @@ __all__ = [
     "NamespaceData",
     "NamespaceInfo",
     "Noop",
+    "Opened",
     "QResync",
     "Quota",
     "QuotaResource",
     "QuotaRoot",
     "Recent",
+    "RecordedCommand",
     "Rename",
+    "ReplayStep",
     "Response",
     "ResponseCode",
     "ResponseReader",
@@ -305,16 +358,19 @@ __all__ = [
     "SearchData",
     "Segment",
     "Select",
+    "SelectedMailbox",
     "SequenceSet",
     "SetMetadata",
     "SetQuota",
     "Sort",
     "SortData",
     "StartTLS",
+    "State",
     "Status",
     "StatusData",
     "StatusResponse",
     "Store",
+    "StreamedAppend",
     "StreamedLiteral",
     "Subscribe",
     "Tagged",
@@ -327,7 +383,9 @@ __all__ = [
     "body_section",
     "decode_mailbox_name",
     "encode_mailbox_name",
+    "file_sinks",
     "parse_response",
     "parse_responses",
+    "replay",
     "search",
 ]

@@ -7,11 +7,8 @@ before returning the flow, so a refusal sends nothing.
 
 from __future__ import annotations
 
-import email.message
-import email.policy
 import io
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -74,12 +71,18 @@ def prepare_source(
         path = os.fspath(message)
         size = os.stat(path).st_size
         return msg.Source(AppendPart(size, flags, date), _read_path(path, chunk))
+    import email.message  # here: the email package is slow to import
+
     if hasattr(message, "iter_bytes"):  # mailwire.mime.Message
+        import tempfile
+
         spool = tempfile.SpooledTemporaryFile(max_size=chunk)  # noqa: SIM115
         for piece in message.iter_bytes(include_bcc=True):
             spool.write(piece)
         return _from_file(spool, flags, date, chunk, rewind=True)
     if isinstance(message, email.message.Message):
+        import email.policy
+
         data = message.as_bytes(policy=email.policy.SMTP)
         return prepare_source(data, flags, date, chunk)
     if hasattr(message, "read"):

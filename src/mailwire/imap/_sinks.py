@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
@@ -91,6 +90,8 @@ class _Spool:
         self.seq = seq
         self.section = section
         self.size = size
+        import tempfile  # only for a server that sends UID after the body
+
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=chunk)  # noqa: SIM115
 
     def write(self, data: bytes, /) -> None:

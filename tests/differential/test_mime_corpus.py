@@ -75,9 +75,7 @@ def _email_walk(message: email.message.Message) -> list[email.message.Message]:
 
 
 def _descends(message: email.message.Message) -> bool:
-    return any(
-        part.get_content_type() in OPAQUE and part.is_multipart() for part in message.walk()
-    )
+    return any(part.get_content_type() in OPAQUE and part.is_multipart() for part in message.walk())
 
 
 def _pair(path: pathlib.Path) -> tuple[Entity, email.message.EmailMessage]:

@@ -261,17 +261,10 @@ def test_s27_slow_drip_reply(kind: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gap: send_message/send_messages run without the operation deadline "
-        "(_client_base: 'other than sending a message'), so a server that drips the "
-        "reply to MAIL FROM (or any envelope reply) holds the send as long as it likes; "
-        "security.md S27 asks for a per-command deadline. The content transfer may need "
-        "its own budget, the envelope replies do not"
-    ),
-)
 def test_s27_slow_drip_envelope_reply(kind: str) -> None:
+    """S27 while sending: a dripped reply to MAIL FROM meets the operation deadline
+    (each wait for replies has one; the content transfer does not). Fixed in e187210."""
+
     def mail(_srv: FakeSMTP, peer: Peer, _line: bytes) -> None:
         drip(b" ", 3.0, first=b"250", then=b"ok\r\n")(peer)  # "250     ok" after 3 s
 

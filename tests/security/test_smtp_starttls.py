@@ -299,15 +299,6 @@ def test_s5_ehlo_refused_sends_no_mail_and_no_credentials(kind: str, pki: PKI) -
     assert b"MAIL" not in srv.received
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: with TLSMode.STARTTLS an EHLO refused with 4xx/5xx (not 500/502) raises "
-        "SMTPReplyError, a CommandError, so the driver keeps the plaintext connection "
-        "open and later commands (NOOP, VRFY ...) go out unencrypted; security.md S5 "
-        "wants TLSRequiredError (SecurityError) and the connection closed"
-    ),
-)
 def test_s5_ehlo_refused_fails_closed(kind: str, pki: PKI) -> None:
     """S5: the capability command itself failing is a TLS failure; nothing more is sent."""
     with (
@@ -334,7 +325,8 @@ def test_s5_ehlo_refused_fails_closed(kind: str, pki: PKI) -> None:
         # 500 is no greeting code at all (RFC 5321 §3.1 names 220, 554, 421):
         # a refusal or a protocol error, either ends the session.
         (b"500 5.5.1 who are you\r\n", (SMTPReplyError, RemoteProtocolError)),
-        (b"554 5.7.1 no service for you\r\n", SMTPReplyError),
+        # With TLS required, a refusal before TLS is the TLS failure (S5).
+        (b"554 5.7.1 no service for you\r\n", SecurityError),
     ],
     ids=["not-smtp", "nul", "four-digits", "500", "554"],
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from mailwire import ConnectionLost, MailwireError, SecurityError, TLSMode
 from mailwire.tls import create_context
 from mailwire.transcript import Direction, Kind
+from tests.lab import SmtpLab
 from tests.security.smtp_support import PKI, FakeSMTP, Sync, kind, pki
 from tests.support.server import Peer, ScriptedServer
 
@@ -305,3 +307,38 @@ def test_s37_no_downgrade_by_reuse(kind: str, pki: PKI, mode: TLSMode, server: A
     assert b"EHLO" not in after
     assert b"MAIL" not in after
     assert b"AUTH" not in after
+
+
+# ------------------------------------------------- S33/S34 against aiosmtpd
+
+
+@pytest.mark.parametrize(
+    ("cert", "why"),
+    [
+        ("untrusted", "unable to get local issuer certificate"),
+        ("wrong_host", "Hostname mismatch"),
+        ("expired", "certificate has expired"),
+    ],
+)
+@pytest.mark.parametrize("mode", [TLSMode.IMPLICIT, TLSMode.STARTTLS], ids=["implicit", "starttls"])
+def test_s33_s34_against_aiosmtpd(
+    kind: str, make_smtp_lab: Callable[..., SmtpLab], cert: str, why: str, mode: TLSMode
+) -> None:
+    """S33/S34 with a real server: the lab's bad certificates are refused, and the
+    server sees no command after STARTTLS (no AUTH, no MAIL)."""
+    lab = make_smtp_lab(cert=cert)
+    port = lab.tls_port if mode is TLSMode.IMPLICIT else lab.starttls_port
+    with Sync(kind, "localhost", port, tls=mode, ssl_context=lab.client_context(), timeout=5) as c:
+        with pytest.raises(ssl.SSLCertVerificationError) as info:
+            c.connect()
+        assert why in info.value.verify_message
+        for attempt in (
+            lambda: c.login("alice", "alice-password"),
+            lambda: c.send_message(MESSAGE),
+        ):
+            with pytest.raises(MailwireError):
+                attempt()
+    time.sleep(0.05)
+    verbs = [line.split()[0].upper() for line in lab.commands]
+    assert verbs == ([] if mode is TLSMode.IMPLICIT else [b"EHLO", b"STARTTLS"])
+    assert lab.messages == []

@@ -271,6 +271,7 @@ def big_message(size: int) -> bytes:
     return b"Subject: big\r\n\r\n" + line * count
 
 
+@pytest.mark.slow  # 200 MiB through a loopback socket under tracemalloc, twice
 def test_s32_large_message_streams_with_bounded_memory(session: Callable[..., Sync]) -> None:
     message = big_message(200 * MiB)
     wire = b"+OK\r\n" + stuff(message) + b".\r\n"
@@ -280,7 +281,8 @@ def test_s32_large_message_streams_with_bounded_memory(session: Callable[..., Sy
         peer.send(wire)
 
     with FakePOP3({**LOGIN, "RETR": retr}) as server:
-        c = session(server, timeout=60)
+        server.server.io_timeout = 120  # tracing slows the reader: give the sender time
+        c = session(server, timeout=120)
         c.connect()
         c.login("mrose", "tanstaaf")
         digest = hashlib.sha256()

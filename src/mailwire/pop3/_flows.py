@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
@@ -358,16 +359,19 @@ def message(
     event = yield from answer(conn)
     if isinstance(event, Err):
         raise event.error()
-    parts: list[bytes] = []
+    # In memory: a BytesIO grows in place and hands its buffer over at the
+    # end, so the peak is about the message (a list joined would be twice it).
+    collected = io.BytesIO() if write is None else None
     total = 0
     while True:
         event = yield from answer(conn)
         if isinstance(event, End):
-            return total if write is not None else b"".join(parts)
+            return total if collected is None else collected.getvalue()
         if not isinstance(event, MessageData):
             raise RemoteProtocolError(f"unexpected {type(event).__name__} in a {cmd.verb} answer")
         total += len(event.data)
-        if write is not None:
+        if collected is None:
+            assert write is not None
             write(event.data)
         else:
             if total > limit:
@@ -375,7 +379,7 @@ def message(
                     f"{cmd.verb}: message larger than {limit} bytes; retrieve it into a sink",
                     limit=limit,
                 )
-            parts.append(event.data)
+            collected.write(event.data)
         if progress is not None:
             progress(total, expected)
 

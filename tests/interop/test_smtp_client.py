@@ -370,3 +370,30 @@ def test_refused_bdat_then_the_session_goes_on(kind: str, make_smtp_lab: Any) ->
     (received,) = lab.wait_for_messages(1)
     assert received.content == small
     assert b"RSET\r\n" in lab.commands
+
+
+def test_mime_message_with_bcc_and_attachment(kind: str, smtp_lab: SmtpLab) -> None:
+    """mailwire's own MIME builder: envelope from the message (Bcc kept, S21)."""
+    from mailwire import mime
+
+    payload = bytes(range(256)) * 40
+    msg = mime.Message(
+        sender="Alice <alice@example.test>",
+        to=["Bob <bob@example.test>"],
+        bcc=["carol@example.test"],
+        subject="Grüße with a file",
+        text="Hallo Bob, see the attachment — ünïcödé.\n",
+    )
+    msg.attach(payload, filename="data.bin", content_type="application/octet-stream")
+    with Sync(kind, smtp_lab.host, smtp_lab.tls_port, ssl_context=smtp_lab.client_context()) as c:
+        result = c.send_message(msg)
+    assert set(result.accepted) == {"bob@example.test", "carol@example.test"}
+    (received,) = smtp_lab.wait_for_messages(1)
+    assert set(received.rcpt_tos) == {"bob@example.test", "carol@example.test"}
+    assert b"carol" not in received.content
+    parsed = mime.parse(received.content)
+    assert parsed.headers.get("Subject") == "Grüße with a file"
+    files = [p for p in parsed.walk() if p.filename == "data.bin"]
+    assert files[0].content() == payload
+    texts = [p for p in parsed.walk() if p.content_type == "text/plain"]
+    assert "ünïcödé" in texts[0].text()

@@ -192,14 +192,18 @@ class ClientBase:
             chunk_size=self.limits.chunk_size,
             normalize_line_endings=normalize_line_endings,
             smtputf8=self._smtputf8(),
+            eightbitmime=self._caps().eightbitmime,
+            binarymime=options.binarymime and self._caps().binarymime,
         )
         return send_message(
             self.connection, prepared, options, reply_deadline=self.operation_timeout
         )
 
+    def _caps(self) -> Capabilities:
+        return self.connection.capabilities or Capabilities()
+
     def _smtputf8(self) -> bool:
-        caps = self.connection.capabilities
-        return caps is not None and caps.smtputf8
+        return self._caps().smtputf8
 
     def _batch_flow(
         self, items: Iterable[Any], *, options: SendOptions, normalize_line_endings: bool
@@ -218,6 +222,8 @@ class ClientBase:
                 chunk_size=self.limits.chunk_size,
                 normalize_line_endings=normalize_line_endings,
                 smtputf8=self._smtputf8(),
+                eightbitmime=self._caps().eightbitmime,
+                binarymime=options.binarymime and self._caps().binarymime,
             )
             batch.append((prepared, options))
         return send_messages(self.connection, batch, reply_deadline=self.operation_timeout)

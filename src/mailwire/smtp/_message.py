@@ -38,6 +38,20 @@ class _IterBytes(Protocol):
     def iter_bytes(self) -> Iterable[bytes]: ...
 
 
+class _Built(Protocol):
+    """mailwire's MIME builder (mime.Message): it knows its own envelope."""
+
+    @property
+    def envelope_sender(self) -> str: ...
+    @property
+    def envelope_recipients(self) -> list[str]: ...
+    @property
+    def requires_smtputf8(self) -> bool: ...
+    def iter_bytes(
+        self, *, eight_bit: bool = ..., binary: bool = ..., utf8_headers: bool = ...
+    ) -> Iterable[bytes]: ...
+
+
 MessageSource = email.message.Message | bytes | bytearray | BinaryIO | Iterable[bytes] | Any
 
 
@@ -159,6 +173,8 @@ def prepare(
     chunk_size: int,
     normalize_line_endings: bool = False,
     smtputf8: bool = False,
+    eightbitmime: bool = False,
+    binarymime: bool = False,
 ) -> PreparedMessage:
     """Turn any accepted message form into a :class:`PreparedMessage`.
 
@@ -172,6 +188,9 @@ def prepare(
             non-ASCII address is written with raw UTF-8 headers (RFC 6532)
             instead of encoded-words, which RFC 2047 §5 forbids in an
             addr-spec.
+        eightbitmime, binarymime: what the transfer may carry; a
+            ``mime.Message`` then chooses 8bit or binary parts instead of
+            base64 and quoted-printable.
 
     Raises:
         ValueError: no sender or no recipient could be found, a header
@@ -180,6 +199,7 @@ def prepare(
         NotSupportedError: an address in the header needs SMTPUTF8.
     """
     header_msg: email.message.Message | None = None
+    utf8_built = False
     size: int | None = None
     eight_bit: bool | None = None
     chunks: Iterable[bytes]
@@ -207,6 +227,26 @@ def prepare(
         if header_msg.get_all("Bcc") or header_msg.get_all("Resent-Bcc"):
             data = _strip_fields(header, (b"bcc", b"resent-bcc")) + body
         chunks, size, eight_bit = [data], len(data), _has_8bit(data)
+    elif hasattr(message, "envelope_recipients") and hasattr(message, "iter_bytes"):
+        # mailwire's builder: the envelope comes from the message itself (its
+        # serialisation leaves Bcc out, S21, so the header would lose them).
+        built = cast(_Built, message)
+        utf8 = built.requires_smtputf8
+        if utf8 and not smtputf8:
+            raise NotSupportedError(
+                "the message has an address with a non-ASCII local part, which needs "
+                "SMTPUTF8 (RFC 6531); the server does not offer it",
+                capability="SMTPUTF8",
+            )
+        if sender is None:
+            sender = built.envelope_sender
+        if recipients is None:
+            recipients = built.envelope_recipients
+        chunks = built.iter_bytes(
+            eight_bit=eightbitmime or binarymime, binary=binarymime, utf8_headers=utf8
+        )
+        eight_bit = None if (eightbitmime or binarymime) else False
+        utf8_built = utf8
     elif hasattr(message, "iter_bytes"):
         chunks = cast(_IterBytes, message).iter_bytes()
     elif hasattr(message, "read"):
@@ -240,7 +280,10 @@ def prepare(
                 "(RFC 5321 §4.5.3.1.6); encode the body"
             )
 
-    found_sender, found_rcpts = _envelope(header_msg) if header_msg is not None else (None, [])
+    found_sender: str | None = None
+    found_rcpts: list[str] = []
+    if header_msg is not None and (sender is None or recipients is None):
+        found_sender, found_rcpts = _envelope(header_msg)
     envelope_sender = sender if sender is not None else found_sender
     envelope_rcpts = list(dict.fromkeys(recipients)) if recipients is not None else found_rcpts
     if envelope_sender is None:
@@ -252,8 +295,8 @@ def prepare(
     if normalize_line_endings:
         content = _normalized(content)
         size = None
-    non_ascii_header = header_msg is not None and any(
-        not str(v).isascii() for v in header_msg.values()
+    non_ascii_header = utf8_built or (
+        header_msg is not None and any(not str(v).isascii() for v in header_msg.values())
     )
     return PreparedMessage(
         sender=envelope_sender,

@@ -20,6 +20,7 @@ LIST delimiter), ``missing-space``, and the framing defects of
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -182,8 +183,6 @@ def _resp_text_or_base64(rest: bytes, found: list[Defect]) -> tuple[ResponseCode
 
 
 def _with_defects(response: Response, defects: tuple[Defect, ...]) -> Response:
-    import dataclasses
-
     return dataclasses.replace(response, defects=defects)  # type: ignore[type-var]
 
 

@@ -41,7 +41,7 @@ class ReceiveBuffer:
             shorter ``max_reply_line_length``).
     """
 
-    __slots__ = ("_chunk", "_data", "_eof", "_max_line", "_scan", "_wanted")
+    __slots__ = ("_chunk", "_data", "_eof", "_exact", "_max_line", "_scan", "_wanted")
 
     def __init__(
         self, limits: Limits = DEFAULT_LIMITS, *, max_line_length: int | None = None
@@ -56,6 +56,9 @@ class ReceiveBuffer:
         self._chunk = limits.chunk_size
         # How many more bytes the last unsatisfied reader needs (None: any).
         self._wanted: int | None = None
+        # Whether that reader wants an exact count (a literal whose size was
+        # already checked against the limits), not a line.
+        self._exact = False
 
     def __len__(self) -> int:
         return len(self._data)
@@ -98,6 +101,10 @@ class ReceiveBuffer:
         """
         if self._wanted is None:
             return self._chunk
+        if self._exact:
+            # A declared size that passed its limit check: read it in large
+            # pieces (fewer system calls), still never past what is owed.
+            return max(1, min(max(self._chunk, _BIG_READ), self._wanted))
         return max(1, min(self._chunk, self._wanted))
 
     def read_line(self) -> bytes | None:
@@ -118,6 +125,7 @@ class ReceiveBuffer:
                 self._overflow()
             self._scan = len(data)
             self._wanted = self._max_line + 1 - len(data)
+            self._exact = False
             return None
         line = bytes(data[: end + 1])
         del data[: end + 1]
@@ -170,11 +178,12 @@ class ReceiveBuffer:
         data = self._data
         if len(data) < n:
             self._wanted = n - len(data)
+            self._exact = True
             return None
-        chunk = bytes(data[:n])
-        del data[:n]
+        chunk = _take(data, n)
         self._scan = 0
         self._wanted = None
+        self._exact = False
         return chunk
 
     def read_upto(self, n: int) -> bytes:
@@ -186,10 +195,10 @@ class ReceiveBuffer:
             raise ValueError("negative byte count")
         data = self._data
         take = min(n, len(data))
-        chunk = bytes(data[:take])
-        del data[:take]
+        chunk = _take(data, take)
         self._scan = 0
         self._wanted = (n - take) or None
+        self._exact = self._wanted is not None
         return chunk
 
     def read_all(self) -> bytes:
@@ -208,6 +217,22 @@ class ReceiveBuffer:
         raise LineTooLong(
             f"line longer than {limit} bytes without LF (starts {head!r})", limit=limit
         )
+
+
+#: The largest read asked for while an already size-checked literal is owed.
+_BIG_READ = 1024 * 1024
+
+
+def _take(data: bytearray, n: int) -> bytes:
+    """The first ``n`` bytes of ``data`` as bytes, removed from it; one copy."""
+    if n == len(data):
+        chunk = bytes(data)
+        data.clear()
+        return chunk
+    with memoryview(data) as view:
+        chunk = bytes(view[:n])
+    del data[:n]
+    return chunk
 
 
 def strip_eol(line: bytes) -> bytes:

@@ -397,3 +397,45 @@ def test_mime_message_with_bcc_and_attachment(kind: str, smtp_lab: SmtpLab) -> N
     assert files[0].content() == payload
     texts = [p for p in parsed.walk() if p.content_type == "text/plain"]
     assert "ünïcödé" in texts[0].text()
+
+
+def test_postfix_dsn_and_8bitmime(postfix_lab: PostfixLab) -> None:
+    """DSN (RFC 3461) and 8BITMIME through Postfix, read back from Dovecot.
+
+    A success notification (NOTIFY=SUCCESS) for alice's message to bob comes
+    back to alice as a multipart/report naming the ENVID; the 8-bit body
+    arrives unchanged.
+    """
+    dovecot = postfix_lab.dovecot
+    marker = uuid.uuid4().hex
+    envid = f"mw-{marker}"
+    body = "Grüße aus dem Labor: ünïcödé, 8-bit as is.\r\n".encode()
+    data = (
+        f"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: dsn {marker}\r\n"
+        "Date: Fri, 27 Nov 2026 12:00:00 +0000\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ).encode() + body
+    with smtp.Client(
+        "127.0.0.1", postfix_lab.submissions_port, ssl_context=postfix_lab.client_context()
+    ) as c:
+        caps = c.capabilities
+        assert caps.dsn
+        assert caps.eightbitmime
+        c.login(ALICE.name, ALICE.password)
+        result = c.send_message(
+            data, notify=("SUCCESS", "FAILURE"), ret="HDRS", envid=envid, orcpt=True
+        )
+        mail = next(r for r in c.transcript.records if b"MAIL FROM" in r.data)
+        rcpt = next(r for r in c.transcript.records if b"RCPT TO" in r.data)
+    assert list(result.accepted) == ["bob@example.test"]
+    assert b"BODY=8BITMIME" in mail.data
+    assert f"ENVID={envid}".encode() in mail.data
+    assert b"RET=HDRS" in mail.data
+    assert b"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.test" in rcpt.data
+    stored = dovecot.wait_for_message(BOB, marker)
+    assert body.replace(b"\r\n", b"\n") in stored.replace(b"\r\n", b"\n")
+    # The success DSN for the envelope id comes back to the sender (RFC 3464).
+    report = dovecot.wait_for_message(ALICE, envid)
+    assert b"multipart/report" in report
+    assert b"report-type=delivery-status" in report

@@ -623,18 +623,9 @@ VARIANTS: dict[str, tuple[str, Play]] = {
     ),
 }
 
-# Scenarios that fail because of a bug, with the reason (strict xfail). The ORCPT
-# of CreateDeliveryStatusNotificationWithHexEncodeCommands carried the UTF-8
-# address while RCPT TO carried the IDNA one (RFC 3461 §4.2) until e187210.
-_BINARYMIME_BUG = (
-    "bug (regression of e187210): _message.prepare() refuses a bare CR/LF in a complete "
-    "message before MAIL even with binarymime=True; RFC 3030 §3 lets BODY=BINARYMIME carry "
-    "any octets, so send_message(bytes, binarymime=True) raises ValueError"
-)
-BUGS: dict[str, str] = {
-    "SmtpClientTests.TestBinaryMime": _BINARYMIME_BUG,
-    "SmtpClientTests.TestBinaryMimeAsync": _BINARYMIME_BUG,
-}
+# Scenarios that fail because of a bug, with the reason (strict xfail). None now:
+# the ORCPT form (RFC 3461 §4.2) and BINARYMIME bytes (RFC 3030 §3) are fixed.
+BUGS: dict[str, str] = {}
 
 
 def _cases() -> list[Any]:

@@ -167,19 +167,7 @@ BINARY = b"Subject: binary\r\nContent-Transfer-Encoding: binary\r\n\r\n" + bytes
 @pytest.mark.parametrize(
     "make",
     [
-        pytest.param(
-            lambda: BINARY,
-            id="bytes",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "bug (regression of e187210): _message.prepare() refuses a bare CR/LF in "
-                    "every complete message before MAIL, also with binarymime=True, where "
-                    "RFC 3030 §3 lets BODY=BINARYMIME carry any octets ('preserve all bits "
-                    "in each octet'); send_message(bytes, binarymime=True) raises ValueError"
-                ),
-            ),
-        ),
+        pytest.param(lambda: BINARY, id="bytes"),
         pytest.param(lambda: iter([BINARY[:100], BINARY[100:]]), id="iterable"),
     ],
 )

@@ -193,7 +193,7 @@ class ClientBase:
             normalize_line_endings=normalize_line_endings,
             smtputf8=self._smtputf8(),
             eightbitmime=self._caps().eightbitmime,
-            binarymime=options.binarymime and self._caps().binarymime,
+            binarymime=options.binarymime,
         )
         return send_message(
             self.connection, prepared, options, reply_deadline=self.operation_timeout
@@ -223,7 +223,7 @@ class ClientBase:
                 normalize_line_endings=normalize_line_endings,
                 smtputf8=self._smtputf8(),
                 eightbitmime=self._caps().eightbitmime,
-                binarymime=options.binarymime and self._caps().binarymime,
+                binarymime=options.binarymime,
             )
             batch.append((prepared, options))
         return send_messages(self.connection, batch, reply_deadline=self.operation_timeout)

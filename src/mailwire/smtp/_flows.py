@@ -60,8 +60,10 @@ def next_reply(conn: Connection) -> Flow[Reply]:
 
 
 def reply_error(reply: Reply, command: str) -> SMTPReplyError:
-    """The exception for a negative reply."""
-    return SMTPReplyError(reply.code, reply.text, reply.enhanced, command=command)
+    """The exception for a negative reply; the server's text with controls escaped (S41)."""
+    from mailwire._transcript_escape import escape_text
+
+    return SMTPReplyError(reply.code, escape_text(reply.text), reply.enhanced, command=command)
 
 
 def command(conn: Connection, cmd: Command) -> Flow[Reply]:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Protocol, cast
 
 from mailwire.errors import NotSupportedError
-from mailwire.smtp._writer import _BARE_EOL, _LONG_LINE, MAX_LINE_OCTETS
+from mailwire.smtp._writer import DataStuffer
 from mailwire.smtp.commands import is_mailbox
 
 __all__ = ["PreparedMessage", "prepare"]
@@ -266,19 +266,18 @@ def prepare(
         if header_msg.get_all("Bcc") or header_msg.get_all("Resent-Bcc"):
             head = _strip_fields(header, (b"bcc", b"resent-bcc")) + after
         chunks = _chain([head], rest)
-    elif size is not None and not normalize_line_endings:
-        # All the bytes are known: refuse ambiguous content before sending.
+    elif size is not None and not normalize_line_endings and not binarymime:
+        # All the bytes are known: refuse ambiguous content before sending
+        # (a BINARYMIME body may carry any octet, RFC 3030 §3).
         (whole,) = chunks
-        if _BARE_EOL.search(whole):
+        checker = DataStuffer()
+        try:
+            checker.check(whole)
+            checker.check_end()
+        except ValueError as exc:
             raise ValueError(
-                "bare CR or LF in the message (RFC 5321 §2.3.8); "
-                "pass normalize_line_endings=True to convert them"
-            )
-        if _LONG_LINE.search(whole):
-            raise ValueError(
-                f"a message line is longer than {MAX_LINE_OCTETS} octets "
-                "(RFC 5321 §4.5.3.1.6); encode the body"
-            )
+                f"{exc}; pass normalize_line_endings=True to convert line ends, or encode the body"
+            ) from None
 
     found_sender: str | None = None
     found_rcpts: list[str] = []

@@ -13,6 +13,7 @@ from mailwire.smtp._capabilities import Capabilities
 from mailwire.smtp._client_base import ClientBase
 from mailwire.smtp._send import SendResult
 from mailwire.smtp.events import Reply
+from mailwire.tls import TLSMode
 
 __all__ = ["Client", "LMTPClient"]
 
@@ -206,3 +207,8 @@ class LMTPClient(Client):
 
     _lmtp = True
     _protocol = "lmtp"
+
+    def __init__(
+        self, host: str, port: int | None = None, *, tls: TLSMode = TLSMode.PLAIN, **kwargs: Any
+    ) -> None:
+        super().__init__(host, port, tls=tls, **kwargs)

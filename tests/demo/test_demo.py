@@ -75,17 +75,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     need_lab()
     (tmp_path / "tmp").mkdir()
     saved = tmp_path / "saved"
-    started = time.monotonic()
     result = run_demo(tmp_path / "tmp", "--save", str(saved))
-    elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     check_exchanges(result.stdout, result.returncode)
     assert secrets_in(output) == []
     check_nothing_left(result.stdout, tmp_path / "tmp")
-    assert elapsed < 30, f"the demo took {elapsed:.1f} s"
     # The saved transcripts load back, and are as secret-free as the screen.
-    files = sorted(path.name for path in saved.iterdir())
-    assert files[:2] == ["pop3.txt", "smtp.txt"]
+    files = {path.name for path in saved.iterdir()}
+    assert {"smtp.txt", "pop3.txt", "imap.txt"} <= files
     for path in saved.iterdir():
         text = path.read_text("utf-8")
         assert secrets_in(text) == []

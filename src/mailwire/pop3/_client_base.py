@@ -83,7 +83,8 @@ class ClientBase:
         limits: bounds on what the server can make us hold.
         enable_apop: let :meth:`login` use APOP (MD5; off by default, S39).
         enable_cram_md5: let :meth:`login` use CRAM-MD5 (S39).
-        operation_timeout: seconds a whole command may take (not retrieval).
+        operation_timeout: seconds a whole command may take; for RETR and
+            TOP, seconds for the status line and for each 64 KiB after it.
         source_address: ``(host, port)`` to bind before connecting.
         pipeline_window: commands outstanding at once in a batch when the
             server offers PIPELINING (RFC 2449 §6.6).
@@ -392,6 +393,7 @@ class ClientBase:
             progress=progress,
             expected=self._sizes.get(command.message),
             limit=self.limits.max_literal_size,
+            deadline=self.operation_timeout,
         )
 
     def _simple_flow(self, command: Command) -> Flow[Ok]:
@@ -440,12 +442,20 @@ class ClientBase:
         def read(command: Command) -> Flow[bytes | int]:
             assert isinstance(command, Retr | Top)
             if sink_factory is None:
-                return (yield from _flows.message(self.connection, command, None, limit=limit))
+                return (
+                    yield from _flows.message(
+                        self.connection, command, None, limit=limit, deadline=self.operation_timeout
+                    )
+                )
             sink = sink_factory(command.message)
             try:
                 return (
                     yield from _flows.message(
-                        self.connection, command, _flows.writer_for(sink), limit=limit
+                        self.connection,
+                        command,
+                        _flows.writer_for(sink),
+                        limit=limit,
+                        deadline=self.operation_timeout,
                     )
                 )
             finally:
@@ -548,6 +558,7 @@ class ClientBase:
                 pipelining=self.pipelining,
                 window=self.pipeline_window,
                 progress=progress,
+                deadline=self.operation_timeout,
             )
         )
 
@@ -582,7 +593,11 @@ class ClientBase:
 
     def _read_retrieved(self, message: int) -> Flow[bytes | int]:
         return _flows.message(
-            self.connection, Retr(message), None, limit=self.limits.max_literal_size
+            self.connection,
+            Retr(message),
+            None,
+            limit=self.limits.max_literal_size,
+            deadline=self.operation_timeout,
         )
 
     def _quit_flow(self) -> Flow[Ok | None]:

@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
-from mailwire._flow import Close, Flow, StartTLS, flush, next_event
+from mailwire._flow import Close, Deadline, Flow, StartTLS, flush, next_event
 from mailwire.errors import (
     AuthenticationError,
     ConnectionLost,
@@ -110,6 +110,9 @@ def writer_for(sink: Sink) -> SinkWriter:
 
 
 # ---------------------------------------------------------------- basics
+
+#: How much of a message must arrive to renew its deadline.
+_PROGRESS_OCTETS = 64 * 1024
 
 
 def answer(conn: Connection) -> Flow[Event]:
@@ -336,6 +339,7 @@ def message(
     progress: Progress | None = None,
     expected: int | None = None,
     limit: int,
+    deadline: float | None = None,
 ) -> Flow[bytes | int]:
     """Read the answer to an already sent RETR or TOP.
 
@@ -346,6 +350,9 @@ def message(
         expected: the size from LIST, if known (a hint for ``progress``).
         limit: without ``write``, the most octets to hold
             (``Limits.max_literal_size``); a sink has no limit.
+        deadline: seconds for the status line and then for each further
+            64 KiB of the message: a whole download may take as long as it
+            needs, a server that drips it cannot stall it (security.md S27).
 
     Returns:
         The message (no ``write``), or the number of octets written.
@@ -355,7 +362,10 @@ def message(
         LiteralTooLarge: over ``limit`` in memory; use a sink.
         ConnectionLost: the server closed before the end of the message;
             the sink has received only part of it.
+        Timeout: a deadline passed.
     """
+    if deadline is not None:
+        yield Deadline(deadline)
     event = yield from answer(conn)
     if isinstance(event, Err):
         raise event.error()
@@ -363,6 +373,7 @@ def message(
     # end, so the peak is about the message (a list joined would be twice it).
     collected = io.BytesIO() if write is None else None
     total = 0
+    since = 0  # octets since the deadline was last renewed
     while True:
         event = yield from answer(conn)
         if isinstance(event, End):
@@ -370,6 +381,10 @@ def message(
         if not isinstance(event, MessageData):
             raise RemoteProtocolError(f"unexpected {type(event).__name__} in a {cmd.verb} answer")
         total += len(event.data)
+        since += len(event.data)
+        if deadline is not None and since >= _PROGRESS_OCTETS:
+            yield Deadline(deadline)  # renewed on real progress only
+            since = 0
         if collected is None:
             assert write is not None
             write(event.data)

@@ -172,6 +172,7 @@ def retrieve_to_maildir(
     pipelining: bool,
     window: int,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> Flow[list[Delivered]]:
     """RETR each message into ``maildir``; DELE each one once it is on disk.
 
@@ -229,6 +230,7 @@ def retrieve_to_maildir(
                 progress=progress,
                 expected=sizes.get(number),
                 limit=limit,
+                deadline=deadline,
             )
         except POP3ErrorReply as refusal:
             delivery.abort()

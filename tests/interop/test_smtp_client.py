@@ -439,3 +439,32 @@ def test_postfix_dsn_and_8bitmime(postfix_lab: PostfixLab) -> None:
     report = dovecot.wait_for_message(ALICE, envid)
     assert b"multipart/report" in report
     assert b"report-type=delivery-status" in report
+
+
+def test_postfix_smtputf8(postfix_lab: PostfixLab) -> None:
+    """RFC 6531 through Postfix: UTF-8 headers and a UTF-8 sender, stored byte for byte.
+
+    Delivered by Postfix's virtual(8) into bob's Maildir (Dovecot 2.3's LMTP
+    does not offer SMTPUTF8; see tests/lab/postfix.py).
+    """
+    from tests.lab.postfix import UTF8_ADDRESS
+
+    marker = uuid.uuid4().hex
+    data = (
+        f"From: Jörg <alice@example.test>\r\nTo: {UTF8_ADDRESS}\r\n"
+        f"Subject: Grüße {marker}\r\nDate: Fri, 27 Nov 2026 12:00:00 +0000\r\n"
+        f"Message-ID: <{marker}@client.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nÜmläute im Körper.\r\n"
+    ).encode()
+    with smtp.Client(
+        "127.0.0.1", postfix_lab.submissions_port, ssl_context=postfix_lab.client_context()
+    ) as c:
+        assert c.capabilities.smtputf8
+        c.login(ALICE.name, ALICE.password)
+        result = c.send_message(data)
+        mail = next(r for r in c.transcript.records if b"MAIL FROM" in r.data)
+    assert list(result.accepted) == [UTF8_ADDRESS]
+    assert b" SMTPUTF8" in mail.data  # the raw UTF-8 header needs it (RFC 6531 §3.3)
+    stored = postfix_lab.dovecot.wait_for_message(BOB, marker)
+    assert data.replace(b"\r\n", b"\n") in stored.replace(b"\r\n", b"\n")

@@ -185,6 +185,9 @@ class DovecotLab:
         self.workdir = Path()
         self._proc: subprocess.Popen[bytes] | None = None
         self._programs: dict[str, str] = {}
+        #: Who owns the mailboxes (Postfix's virtual(8) writes as them too).
+        self.mail_uid = os.getuid()
+        self.mail_gid = os.getgid()
 
     # -- addresses and files --------------------------------------------------
 
@@ -392,6 +395,7 @@ class DovecotLab:
             login_user = internal_user = socket_user = me.pw_name
             internal_group = socket_group = grp.getgrgid(os.getgid()).gr_name
             mail_uid, mail_gid = os.getuid(), os.getgid()
+        self.mail_uid, self.mail_gid = mail_uid, mail_gid
         listen = ["127.0.0.1", "::1"] if self.ipv6 else ["127.0.0.1"]
         text = _CONFIG.format(
             instance=work.name,

@@ -37,6 +37,9 @@ from tests.lab.accounts import DOMAIN, USERS, LabUser
 from tests.lab.dovecot import DovecotLab
 from tests.lab.rules import INSTALL_HINT, LabStartError, LabUnavailable
 
+#: Delivered by Postfix's virtual(8) into bob's Maildir (SMTPUTF8 mail; see main.cf).
+UTF8_ADDRESS = f"utf8@{DOMAIN}"
+
 SERVICES = ("smtp", "submission", "submissions")
 _BIND_RACE = re.compile(r"bind .* Address already in use")
 
@@ -91,6 +94,17 @@ virtual_mailbox_maps = texthash:{work}/etc/mailboxes
 virtual_alias_maps = texthash:{work}/etc/aliases
 virtual_transport = lmtp:unix:{lmtp_socket}
 
+# One address is delivered by Postfix's own virtual(8) agent instead, straight
+# into bob's Maildir: Dovecot 2.3's LMTP does not offer SMTPUTF8, so Postfix
+# bounces SMTPUTF8 mail handed to it ("SMTPUTF8 is required, but was not
+# offered"). The SMTPUTF8 tests send to {utf8_address}; everything else
+# still goes through LMTP.
+transport_maps = texthash:{work}/etc/transport
+virtual_mailbox_base = {mail_root}
+virtual_uid_maps = static:{mail_uid}
+virtual_gid_maps = static:{mail_gid}
+virtual_minimum_uid = 1
+
 smtputf8_enable = yes
 message_size_limit = 10240000
 
@@ -144,6 +158,7 @@ error     unix  - - n -     - error
 retry     unix  - - n -     - error
 discard   unix  - - n -     - discard
 lmtp      unix  - - n -     - lmtp
+virtual   unix  - n n -     - virtual
 anvil     unix  - - n -     1 anvil
 scache    unix  - - n -     1 scache
 postlog   unix-dgram n - n - 1 postlogd
@@ -313,6 +328,10 @@ class PostfixLab:
             auth_socket=self.dovecot.auth_socket,
             cert=cert.chain_file,
             key=cert.key_file,
+            utf8_address=UTF8_ADDRESS,
+            mail_root=self.dovecot.workdir / "mail",
+            mail_uid=self.dovecot.mail_uid,
+            mail_gid=self.dovecot.mail_gid,
             **{
                 name: self._postconf_default(name)
                 for name in (
@@ -341,9 +360,11 @@ class PostfixLab:
         )
         (work / "etc" / "master.cf").write_text(services + _INTERNAL_SERVICES, encoding="utf-8")
         (work / "etc" / "mailboxes").write_text(
-            "".join(f"{u.address} {u.name}/Maildir/\n" for u in self.users.values()),
+            "".join(f"{u.address} {u.name}/Maildir/\n" for u in self.users.values())
+            + f"{UTF8_ADDRESS} bob/Maildir/\n",
             encoding="utf-8",
         )
+        (work / "etc" / "transport").write_text(f"{UTF8_ADDRESS} virtual:\n", encoding="utf-8")
         # Bounces and postmaster mail land in alice's INBOX.
         (work / "etc" / "aliases").write_text(
             f"postmaster@{DOMAIN} {self.users['alice'].address}\n", encoding="utf-8"

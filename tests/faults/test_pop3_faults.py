@@ -17,6 +17,7 @@ connection reads the server's state back, and the guarantees are checked:
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import shutil
 import uuid
@@ -58,8 +59,12 @@ def client(port: int) -> pop3.Client:
     return pop3.Client("127.0.0.1", port, tls=TLSMode.PLAIN, allow_plaintext_auth=True, timeout=3.0)
 
 
-def session(port: int, maildir: pathlib.Path) -> tuple[BaseException | None, bool, Any]:
+def session(
+    port: int, maildir: pathlib.Path, kind: str = "blocking"
+) -> tuple[BaseException | None, bool, Any]:
     """Download into ``maildir`` and QUIT; returns (error, quit confirmed, client)."""
+    if kind == "asyncio":
+        return asyncio.run(_async_session(port, maildir))
     c = client(port)
     try:
         c.connect()
@@ -69,6 +74,23 @@ def session(port: int, maildir: pathlib.Path) -> tuple[BaseException | None, boo
         return None, reply is not None, c
     except Exception as exc:  # judged by the caller: only MailwireError is allowed
         c.close()
+        return exc, False, c
+
+
+async def _async_session(
+    port: int, maildir: pathlib.Path
+) -> tuple[BaseException | None, bool, Any]:
+    c = pop3.AsyncClient(
+        "127.0.0.1", port, tls=TLSMode.PLAIN, allow_plaintext_auth=True, timeout=3.0
+    )
+    try:
+        await c.connect()
+        await c.login(ALICE.name, ALICE.password, mechanisms=["USER"])
+        await c.retrieve_to_maildir(maildir, delete=True)
+        reply = await c.quit()
+        return None, reply is not None, c
+    except Exception as exc:  # judged by the caller
+        await c.close()
         return exc, False, c
 
 
@@ -132,9 +154,10 @@ def offsets(total: int, marks: list[int], limit: int = 500) -> list[int]:
     return sorted(chosen)
 
 
+@pytest.mark.parametrize("kind", ["blocking", "asyncio"])
 @pytest.mark.parametrize("direction", [Direction.CLIENT, Direction.SERVER])
 def test_cut_at_every_offset(
-    mailbox: DovecotLab, tmp_path: pathlib.Path, direction: Direction
+    mailbox: DovecotLab, tmp_path: pathlib.Path, direction: Direction, kind: str
 ) -> None:
     markers = seed(mailbox)
     with FaultProxy(("127.0.0.1", mailbox.pop3_port)) as proxy:
@@ -153,7 +176,7 @@ def test_cut_at_every_offset(
         maildir = tmp_path / f"cut-{at}"
         fault = Fault("c2s" if direction is Direction.CLIENT else "s2c", at, reset=at % 5 == 0)
         with FaultProxy(("127.0.0.1", mailbox.pop3_port), fault, lifetime=10) as proxy:
-            error, quit_ok, _ = session(proxy.port, maildir)
+            error, quit_ok, _ = session(proxy.port, maildir, kind)
         kind = check(
             mailbox,
             markers,
@@ -161,7 +184,7 @@ def test_cut_at_every_offset(
             error,
             quit_ok,
             at >= quit_from,
-            f"{direction.name} cut at {at}",
+            f"{kind} {direction.name} cut at {at}",
         )
         outcomes[kind] = outcomes.get(kind, 0) + 1
         shutil.rmtree(maildir, ignore_errors=True)

@@ -13,6 +13,7 @@ that cuts the stream at a byte offset of either direction. For every offset:
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,19 +46,37 @@ def messages() -> list[tuple[bytes, str]]:
     return out
 
 
-def session(port: int, batch: list[tuple[bytes, str]]) -> tuple[Any, BaseException | None, Any]:
+def session(
+    port: int, batch: list[tuple[bytes, str]], kind: str = "blocking"
+) -> tuple[Any, BaseException | None, Any]:
+    """The batch through the blocking or the asyncio client (issue 7 item 4)."""
+    items = [(data, "a@example.test", ["b@example.test"]) for data, _ in batch]
+    if kind == "asyncio":
+        return asyncio.run(_async_session(port, items))
     client = smtp.Client("127.0.0.1", port, tls=TLSMode.PLAIN, timeout=2.0)
     results = None
     error: BaseException | None = None
     try:
         client.connect()
-        results = client.send_messages(
-            [(data, "a@example.test", ["b@example.test"]) for data, _ in batch]
-        )
+        results = client.send_messages(items)
         client.quit()
     except Exception as exc:  # judged below: only MailwireError is allowed
         error = exc
         client.close()
+    return results, error, client
+
+
+async def _async_session(port: int, items: list[Any]) -> tuple[Any, BaseException | None, Any]:
+    client = smtp.AsyncClient("127.0.0.1", port, tls=TLSMode.PLAIN, timeout=2.0)
+    results = None
+    error: BaseException | None = None
+    try:
+        await client.connect()
+        results = await client.send_messages(items)
+        await client.quit()
+    except Exception as exc:  # judged by the caller
+        error = exc
+        await client.close()
     return results, error, client
 
 
@@ -132,8 +151,9 @@ def test_baseline_through_the_proxy(lab: SmtpLab) -> None:
     assert len(writes) <= 8
 
 
+@pytest.mark.parametrize("kind", ["blocking", "asyncio"])
 @pytest.mark.parametrize("direction", ["c2s", "s2c"])
-def test_cut_at_every_offset(lab: SmtpLab, direction: str) -> None:
+def test_cut_at_every_offset(lab: SmtpLab, direction: str, kind: str) -> None:
     lab.reset()
     batch = messages()
     with FaultProxy(("127.0.0.1", lab.plain_port)) as proxy:
@@ -147,9 +167,9 @@ def test_cut_at_every_offset(lab: SmtpLab, direction: str) -> None:
         batch = messages()
         fault = Fault(direction, at, reset=at % 7 == 0)  # some cuts are RSTs
         with FaultProxy(("127.0.0.1", lab.plain_port), fault, lifetime=10) as proxy:
-            results, error, _ = session(proxy.port, batch)
-        kind = check(results, error, delivered(lab, batch), f"{direction} cut at {at}")
-        outcomes[kind] = outcomes.get(kind, 0) + 1
+            results, error, _ = session(proxy.port, batch, kind)
+        outcome = check(results, error, delivered(lab, batch), f"{kind} {direction} cut at {at}")
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
     # The sweep saw the interesting outcomes, not only one kind of failure.
     assert outcomes.get("ConnectionLost", 0) > 0
     if direction == "s2c":

@@ -25,8 +25,10 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from mailwire._cli_saved import add_saved_parsers, run_export, run_replay
 
 __all__ = ["EXIT", "main"]
 
@@ -91,18 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_send(sub)
 
-    replay = sub.add_parser("replay", help="step through a saved session in a fresh core")
-    replay.add_argument("path", help="a transcript saved as C:/S: text or JSON Lines")
-    replay.add_argument("--step", action="store_true", help="wait for Enter after each step")
-    replay.add_argument("--protocol", choices=["smtp", "lmtp"], default="smtp")
-
-    export = sub.add_parser("export", help="write a saved session in another form")
-    export.add_argument("path", help="a transcript saved as C:/S: text or JSON Lines")
-    export.add_argument(
-        "--to", choices=["pcapng", "jsonl", "html", "mermaid", "text"], required=True
-    )
-    export.add_argument("--output", "-o", help="output file (default: standard output)")
-    export.add_argument("--protocol", choices=["smtp", "lmtp", "pop3", "imap"], default="smtp")
+    add_saved_parsers(sub)
 
     explain = sub.add_parser("explain", help="what a reply or response code means")
     explain.add_argument("code", help="e.g. 550, 5.1.1, TRYCREATE, IN-USE")
@@ -255,49 +246,6 @@ def _send(args: argparse.Namespace) -> int:
     return status
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from mailwire.smtp import replay
-    from mailwire.transcript import Transcript
-
-    transcript = Transcript.load(args.path)
-    for step in replay(transcript, lmtp=args.protocol == "lmtp"):
-        print(step)
-        if args.step:
-            try:
-                input("-- Enter for the next step, Ctrl-D to stop -- ")
-            except EOFError:
-                print()
-                break
-    return EXIT["ok"]
-
-
-def _export(args: argparse.Namespace) -> int:
-    from mailwire.transcript import Transcript
-
-    transcript = Transcript.load(args.path)
-    transcript.protocol = args.protocol
-    if args.to == "pcapng":
-        if not args.output:
-            print("mailwire export: pcapng needs --output FILE", file=sys.stderr)
-            return EXIT["usage"]
-        frames = transcript.export_pcapng(args.output)
-        print(f"wrote {frames} frames to {args.output} (secrets masked)", file=sys.stderr)
-        return EXIT["ok"]
-    renderers: dict[str, Callable[[], str]] = {
-        "jsonl": transcript.to_jsonl,
-        "html": transcript.to_html,
-        "mermaid": transcript.to_mermaid,
-        "text": transcript.render,
-    }
-    text = renderers[args.to]()
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as file:
-            file.write(text)
-    else:
-        sys.stdout.write(text)
-    return EXIT["ok"]
-
-
 def _explain(args: argparse.Namespace) -> int:
     from mailwire._explain import explain
 
@@ -321,9 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "send":
         return _send(args)
     if args.command == "replay":
-        return _replay(args)
+        return run_replay(args)
     if args.command == "export":
-        return _export(args)
+        return run_export(args)
     if args.command == "explain":
         return _explain(args)
     if args.command == "demo":

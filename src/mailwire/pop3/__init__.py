@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailwire._flow import NEED_DATA
 from mailwire.pop3._capabilities import Capabilities, Expire, LoginDelay
+from mailwire.pop3._replay import replay
 from mailwire.pop3._state import ANSWERS, SEND_TABLE, State
 from mailwire.pop3.commands import (
     Apop,
@@ -124,6 +125,7 @@ __all__ = [
     "UniqueIdListing",
     "User",
     "Utf8",
+    "replay",
 ]
 
 _LAZY = {

@@ -207,7 +207,9 @@ def write_pcapng(
         ValueError: ``reveal_secrets`` without the secret bytes (a transcript
             made without ``keep_secrets=True`` has none to reveal).
     """
-    protocol = transcript.protocol or "smtp"
+    from mailwire._transcript_protocol import guess_protocol
+
+    protocol = guess_protocol(transcript) or "smtp"
     records = transcript.records
     implicit = (
         bool(records)

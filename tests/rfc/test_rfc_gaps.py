@@ -1,0 +1,225 @@
+"""Client requirements of the RFCs that no other test checked (see rfc_notes/).
+
+Each test names the RFC section it checks. They talk to the scripted servers of
+tests/security (real sockets on loopback) or drive the sans-I/O cores directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mailwire import LocalProtocolError, NotSupportedError, TLSMode, imap, pop3, smtp
+from mailwire._buffer import ReceiveBuffer
+from mailwire.limits import Limits
+from mailwire.smtp import MailFrom, RcptTo, ReplyReader
+from mailwire.transcript import Direction, Kind
+from tests.security.smtp_support import fake_smtp
+from tests.unit.imap_client.helpers import events as imap_events
+from tests.unit.imap_client.helpers import greeted as imap_greeted
+from tests.unit.pop3.helpers import exchange as pop3_exchange
+from tests.unit.pop3.helpers import greeted as pop3_greeted
+from tests.unit.pop3.helpers import transaction as pop3_transaction
+from tests.unit.smtp.helpers import exchange, ready
+
+SENDER = "alice@example.test"
+RECIPIENT = "bob@example.test"
+MESSAGE = b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: hi\r\n\r\nhello\r\n"
+BARE_EHLO = b"250 mx.test\r\n"  # an EHLO reply that offers no extension at all
+
+
+def blocking_client(port: int, **kwargs: object) -> smtp.Client:
+    kwargs.setdefault("tls", TLSMode.PLAIN)
+    return smtp.Client(
+        "127.0.0.1",
+        port,
+        local_hostname="client.test",
+        timeout=5.0,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+# ------------------------------------------------------------------ RFC 5321
+
+
+def test_rfc5321_local_part_case_is_preserved() -> None:
+    """RFC 5321 §2.4: local parts are case sensitive; the client keeps their case
+    (and §2.3.11: only the domain's host interprets them), domains included."""
+    conn = ready()
+    conn.send(MailFrom("Alice.Smith@Example.ORG"))
+    conn.send(RcptTo("BoB@Example.Test"))
+    assert conn.data_to_send() == (
+        b"MAIL FROM:<Alice.Smith@Example.ORG>\r\nRCPT TO:<BoB@Example.Test>\r\n"
+    )
+
+
+def test_rfc5321_rcpt_to_bare_postmaster() -> None:
+    """RFC 5321 §2.3.5 / §4.1.1.3: ``RCPT TO:<Postmaster>`` needs no domain."""
+    conn = ready()
+    exchange(conn, MailFrom(SENDER), b"250 ok\r\n")
+    conn.send(RcptTo("Postmaster"))
+    assert conn.data_to_send() == b"RCPT TO:<Postmaster>\r\n"
+
+
+@pytest.mark.parametrize(
+    "path", ["@a.example,@b.example:joe@c.example", "@a.example:joe@c.example"]
+)
+def test_rfc5321_no_source_routes(path: str) -> None:
+    """RFC 5321 §3.6.1 / §4.1.2: the client never writes a source route; a path
+    given as one is refused before anything is queued."""
+    conn = ready()
+    exchange(conn, MailFrom(SENDER), b"250 ok\r\n")
+    with pytest.raises(ValueError, match="one mailbox"):
+        conn.send(RcptTo(path))
+    assert conn.data_to_send() == b""
+
+
+def test_rfc5321_no_parameter_the_server_did_not_offer() -> None:
+    """RFC 5321 §4.1.1 / §4.1.1.3: no ESMTP parameter that the EHLO reply did not
+    offer. A server offering nothing gets a bare MAIL FROM (no SIZE, BODY, SMTPUTF8),
+    and DSN options without DSN are refused before MAIL is sent."""
+    with fake_smtp(ehlo=BARE_EHLO) as srv:
+        with blocking_client(srv.port) as c:
+            c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT])
+            with pytest.raises(NotSupportedError, match="DSN"):
+                c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT], ret="HDRS")
+            with pytest.raises(NotSupportedError, match="DSN"):
+                c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT], notify=("SUCCESS",))
+        srv.wait()
+    mail = [line for line in srv.commands if line.startswith(b"MAIL")]
+    rcpt = [line for line in srv.commands if line.startswith(b"RCPT")]
+    assert mail == [b"MAIL FROM:<alice@example.test>\r\n"]
+    assert rcpt == [b"RCPT TO:<bob@example.test>\r\n"]
+
+
+def test_rfc5321_with_block_ends_with_quit() -> None:
+    """RFC 5321 §4.1.1.10: the sender does not close before sending QUIT, and
+    §4.1.4: QUIT is the last command of the session."""
+    with fake_smtp() as srv:
+        with blocking_client(srv.port) as c:
+            c.noop()
+        srv.wait()
+    assert srv.commands[-1] == b"QUIT\r\n"
+    assert srv.commands == [b"EHLO client.test\r\n", b"NOOP\r\n", b"QUIT\r\n"]
+
+
+def test_rfc5321_waits_for_each_reply_without_pipelining() -> None:
+    """RFC 5321 §4.3.1: without PIPELINING the sender waits for each reply before
+    the next command: in the transcript, every client write of the envelope is
+    followed by server data before the next write."""
+    with fake_smtp(ehlo=BARE_EHLO) as srv:
+        with blocking_client(srv.port) as c:
+            c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT, "carol@example.test"])
+            records = [r for r in c.transcript.records if r.kind is Kind.DATA]
+        srv.wait()
+    writes = [i for i, r in enumerate(records) if r.direction is Direction.CLIENT]
+    envelope = [i for i in writes if records[i].data.startswith((b"MAIL", b"RCPT", b"DATA"))]
+    assert [records[i].data.split(b" ")[0].rstrip(b"\r\n") for i in envelope] == [
+        b"MAIL",
+        b"RCPT",
+        b"RCPT",
+        b"DATA",
+    ]
+    for i in envelope:
+        assert records[i].data.count(b"\r\n") == 1  # one command per write
+        assert records[i + 1].direction is Direction.SERVER  # its reply came first
+
+
+@pytest.mark.parametrize(
+    ("line", "positive", "transient", "permanent"),
+    [
+        (b"299 odd but fine\r\n", True, False, False),
+        (b"499 odd, try later\r\n", False, True, False),
+        (b"599 odd, never\r\n", False, False, True),
+    ],
+)
+def test_rfc5321_unknown_codes_by_first_digit(
+    line: bytes, positive: bool, transient: bool, permanent: bool
+) -> None:
+    """RFC 5321 §4.2 / §4.3.2: codes the RFC does not list are read by their first
+    digit, not refused."""
+    limits = Limits()
+    buf = ReceiveBuffer(limits, max_line_length=limits.max_reply_line_length)
+    buf.feed(line)
+    reply = ReplyReader(limits).read(buf)
+    assert reply is not None
+    assert (reply.is_positive, reply.is_transient, reply.is_permanent) == (
+        positive,
+        transient,
+        permanent,
+    )
+
+
+# ------------------------------------------------------- RFC 2554 / RFC 4954
+
+
+def test_rfc2554_no_second_auth_after_success() -> None:
+    """RFC 2554 §4 (kept by RFC 4954 §4): after a successful AUTH no more AUTH
+    commands may be issued in the session; the client refuses locally."""
+    with fake_smtp() as srv:
+        with blocking_client(srv.port, allow_plaintext_auth=True) as c:
+            c.login("user", "secret")
+            with pytest.raises(LocalProtocolError, match="already authenticated"):
+                c.login("user", "secret")
+            c.noop()
+        srv.wait()
+    verbs = [line.split()[0] for line in srv.commands]
+    assert verbs == [b"EHLO", b"AUTH", b"NOOP", b"QUIT"]
+
+
+# ------------------------------------------------------------------ RFC 1939
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 1939 §5/§7: the message-number of RETR, DELE, TOP, LIST and UIDL 'may NOT refer "
+        "to a message marked as deleted'; the POP3 core knows `deleted` but still writes them "
+        "(the server then answers -ERR)"
+    ),
+)
+@pytest.mark.parametrize(
+    "make",
+    [pop3.Retr, pop3.Dele, lambda n: pop3.Top(n, 0), pop3.List, pop3.Uidl],
+    ids=["RETR", "DELE", "TOP", "LIST", "UIDL"],
+)
+def test_rfc1939_no_command_names_a_deleted_message(make: Any) -> None:
+    conn = pop3_transaction()
+    pop3_exchange(conn, pop3.Dele(1), b"+OK message 1 deleted\r\n")
+    with pytest.raises((ValueError, LocalProtocolError)):
+        conn.send(make(1))
+    assert conn.data_to_send() == b""
+
+
+def test_rfc1734_failed_auth_stays_in_authorization() -> None:
+    """RFC 1734 §2: after a refused AUTH the session stays in AUTHORIZATION, where
+    the client may try USER/PASS or APOP."""
+    conn = pop3_greeted()
+    pop3_exchange(conn, pop3.Auth("PLAIN", b"\0u\0p"), b"-ERR [AUTH] Authentication failed.\r\n")
+    assert conn.state is pop3.State.AUTHORIZATION
+    conn.send(pop3.User("mrose"))
+    assert conn.data_to_send() == b"USER mrose\r\n"
+
+
+# ---------------------------------------------------------- RFC 2595 (IMAP)
+
+
+@pytest.mark.parametrize("make", [imap.Noop, imap.Capability, lambda: imap.Login("u", "p")])
+def test_rfc2595_imap_nothing_after_starttls_until_the_handshake(make: Any) -> None:
+    """RFC 2595 §3.1 (and RFC 9051 §6.2.1): once STARTTLS is sent, no further
+    command until its response is seen and the TLS negotiation is complete."""
+    conn = imap_greeted()
+    conn.send(imap.StartTLS())
+    assert conn.data_to_send() == b"A1 STARTTLS\r\n"
+    with pytest.raises(LocalProtocolError):
+        conn.send(make())  # before the response
+    assert conn.data_to_send() == b""
+    conn = imap_greeted()
+    conn.send(imap.StartTLS())
+    conn.data_to_send()
+    imap_events(conn, b"A1 OK begin TLS now\r\n")
+    assert conn.state is imap.State.TLS_HANDSHAKE
+    with pytest.raises(LocalProtocolError):
+        conn.send(make())  # after it, before the handshake
+    assert conn.data_to_send() == b""

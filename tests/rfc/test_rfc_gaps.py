@@ -16,8 +16,11 @@ from mailwire.limits import Limits
 from mailwire.smtp import MailFrom, RcptTo, ReplyReader
 from mailwire.transcript import Direction, Kind
 from tests.security.smtp_support import fake_smtp
+from tests.unit.imap_client.helpers import Both, Script
 from tests.unit.imap_client.helpers import events as imap_events
 from tests.unit.imap_client.helpers import greeted as imap_greeted
+from tests.unit.imap_client.helpers import logged_in as imap_logged_in
+from tests.unit.imap_client.helpers import selected as imap_selected
 from tests.unit.pop3.helpers import exchange as pop3_exchange
 from tests.unit.pop3.helpers import greeted as pop3_greeted
 from tests.unit.pop3.helpers import transaction as pop3_transaction
@@ -223,3 +226,120 @@ def test_rfc2595_imap_nothing_after_starttls_until_the_handshake(make: Any) -> N
     with pytest.raises(LocalProtocolError):
         conn.send(make())  # after it, before the handshake
     assert conn.data_to_send() == b""
+
+
+# ------------------------------------------------------------------ RFC 9051
+
+PREAUTH = b"* PREAUTH [CAPABILITY IMAP4rev1] logged in already\r\n"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"return_options": ("CHILDREN",)}, {"select_options": ("REMOTE",)}],
+    ids=["return", "select"],
+)
+def test_rfc9051_no_list_option_the_server_did_not_advertise(options: dict[str, Any]) -> None:
+    """RFC 9051 §6.3.9 (RFC 5258 §3): "a client MUST NOT send an option for which the
+    server has not advertised support": without LIST-EXTENDED (or IMAP4rev2) the
+    client refuses LIST options locally and sends nothing."""
+    with Script(PREAUTH, [(b"A1 LOGOUT\r\n", b"* BYE bye\r\nA1 OK done\r\n")]) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        with pytest.raises(NotSupportedError, match="LIST-EXTENDED"):
+            c.list("", "*", **options)
+        c.logout()
+        c.close()
+    assert script.server.received == b"A1 LOGOUT\r\n"
+    assert script.errors == []
+
+
+def test_rfc9051_logout_reads_the_tagged_ok() -> None:
+    """RFC 9051 §3.4 / §6.1.3: after LOGOUT the client reads the BYE and the tagged
+    OK before it closes the connection."""
+    with Script(PREAUTH, [(b"A1 LOGOUT\r\n", b"* BYE see you\r\nA1 OK LOGOUT completed\r\n")]) as s:
+        c = Both("blocking", s.port)
+        c.connect()
+        tagged = c.logout()
+        c.close()
+    assert tagged is not None
+    assert tagged.status == "OK"
+    assert tagged.text == "LOGOUT completed"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 5161 §3.1 / RFC 9051 §6.3.1: clients MUST NOT issue ENABLE once they "
+        "SELECT/EXAMINE a mailbox; the IMAP core's ENABLE row allows the SELECTED state "
+        "(and the state after CLOSE), and the client's enable() does not check either"
+    ),
+)
+def test_rfc5161_no_enable_after_select() -> None:
+    conn = imap_selected()
+    with pytest.raises(LocalProtocolError):
+        conn.send(imap.Enable(("CONDSTORE",)))
+    assert conn.data_to_send() == b""
+
+
+def test_rfc9051_zero_length_synchronizing_literal_still_waits() -> None:
+    """RFC 9051 §4.3: "Even if the octet count is 0, a client transmitting a
+    synchronizing literal MUST wait to receive a command continuation request"."""
+    conn = imap_greeted(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+    imap_events(conn, f"{conn.send(imap.Login('u', 'p'))} OK done\r\n".encode())
+    conn.data_to_send()
+    tag = conn.send(imap.Append("INBOX", b""))
+    assert conn.data_to_send() == f"{tag} APPEND INBOX {{0}}\r\n".encode()
+    later = conn.send(imap.Noop())
+    assert conn.data_to_send() == b""  # nothing until the "+"
+    imap_events(conn, b"+ go ahead\r\n")
+    assert conn.data_to_send() == b"\r\n" + later.encode() + b" NOOP\r\n"
+
+
+def test_rfc9051_utf8_mailbox_names_from_list_are_unicode() -> None:
+    """RFC 9051 §5.1: clients "MUST interpret any 8-bit mailbox names returned by
+    LIST as [NET-UNICODE]" (UTF-8)."""
+    conn = imap_logged_in()
+    (data,) = imap_events(conn, '* LIST () "/" "Entwürfe/Grüße"\r\n'.encode())
+    assert isinstance(data, imap.ListData)
+    assert data.name == "Entwürfe/Grüße"
+
+
+def test_rfc9051_unknown_capabilities_codes_and_list_fields_are_ignored() -> None:
+    """RFC 9051 §7.2.2 (unknown capability names), §7.1 (unknown response codes) and
+    §7.3.1 (unknown LIST extended fields): ignored, never an error."""
+    conn = imap_logged_in()
+    got = imap_events(
+        conn,
+        b"* CAPABILITY IMAP4rev1 XYZZY FOO=BAR\r\n"
+        b"* OK [XUNKNOWN-CODE 1 2] hello\r\n"
+        b'* LIST () "/" "Foo" ("X-VENDOR" ("a"))\r\n',
+    )
+    assert [type(e).__name__ for e in got] == ["CapabilityData", "StatusResponse", "ListData"]
+    assert conn.state is imap.State.AUTHENTICATED
+    assert conn.error is None
+
+
+def test_rfc9051_mailbox_data_outside_selected_state_is_ignored() -> None:
+    """RFC 9051 §11.3: when not in the selected state, clients ignore FLAGS, EXISTS,
+    EXPUNGE and FETCH: no mailbox state is made up from them."""
+    conn = imap_logged_in()
+    imap_events(conn, b"* 3 EXISTS\r\n* 2 EXPUNGE\r\n* 1 FETCH (FLAGS (\\Seen))\r\n")
+    assert conn.mailbox is None
+    assert conn.state is imap.State.AUTHENTICATED
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 9051 §6.3.9.4: clients MUST treat a stronger LIST attribute as implying "
+        "what can be inferred from it (\\NoInferiors -> \\HasNoChildren, \\NonExistent -> "
+        "\\Noselect); ListData.has_attribute only looks at the attributes sent"
+    ),
+)
+def test_rfc9051_list_attributes_imply_weaker_ones() -> None:
+    conn = imap_logged_in()
+    leaf, gone = imap_events(
+        conn, b'* LIST (\\NoInferiors) "/" "Leaf"\r\n* LIST (\\NonExistent) "/" "Gone"\r\n'
+    )
+    assert leaf.has_attribute("\\HasNoChildren")
+    assert gone.has_attribute("\\Noselect")

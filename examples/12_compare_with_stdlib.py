@@ -13,6 +13,8 @@ read them side by side. What differs:
 - arguments: imaplib puts the SEARCH words on the line as you give them,
   so you quote them yourself (and a CR/LF in them would start a new
   command); mailwire quotes, or sends a literal, and refuses CR/LF;
+- passwords: smtplib and imaplib send them as ASCII, so a password with
+  a character such as "ä" cannot be used; mailwire sends UTF-8;
 - results: imaplib answers ``('OK', [b'3 4'])`` and nested tuples of bytes
   to take apart by hand; mailwire answers lists of ints and parsed objects.
 """
@@ -119,5 +121,16 @@ def mailwire_version() -> str:
         return data.envelope.subject or ""
 
 
-print("stdlib:  ", stdlib_version())
+try:
+    print("stdlib:  ", stdlib_version())
+except (UnicodeEncodeError, smtplib.SMTPException) as error:
+    if settings.password().isascii():
+        raise
+    # smtplib and imaplib encode the login as ASCII, so a password such as
+    # "pässwörd" cannot be sent; smtplib may even leave its AUTH exchange half
+    # done, and then fail on QUIT. SASL PLAIN is UTF-8 (RFC 4616 §2).
+    print(
+        f"stdlib:   could not log in ({type(error).__name__}): "
+        "smtplib and imaplib send passwords as ASCII only"
+    )
 print("mailwire:", mailwire_version())

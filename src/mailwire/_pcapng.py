@@ -185,7 +185,7 @@ def _session_keys(transcript: Transcript) -> bytes:
     return b"".join(lines)
 
 
-def _payloads(transcript: Transcript, reveal: bool) -> Iterator[tuple[Record, bytes, bool]]:
+def _pieces(transcript: Transcript, reveal: bool) -> Iterator[tuple[Record, bytes, bool]]:
     """(record, bytes to put on the wire, starts-a-new-TLS-segment) in order."""
     for record in transcript.records:
         if reveal:
@@ -196,6 +196,41 @@ def _payloads(transcript: Transcript, reveal: bool) -> Iterator[tuple[Record, by
             yield record, data, False
         elif record.kind is Kind.TLS and (record.note or "").startswith("TLS established"):
             yield record, b"", True
+
+
+def _payloads(transcript: Transcript, reveal: bool) -> Iterator[tuple[Record, bytes, bool]]:
+    """As :func:`_pieces`, with a write the transcript split at a secret made whole again.
+
+    The transcript cuts ``PASS secret\r\n`` into three records so that the
+    secret can be redacted; sent as three segments, dissectors that read a
+    command from one segment (POP, IMAP) would see ``PASS`` without its
+    argument. A DATA record next to a secret one, from the same side, goes
+    in the same segment, stamped with the time of the first.
+    """
+    held: tuple[Record, bytearray] | None = None
+    last_secret = False
+    for record, data, new_stream in _pieces(transcript, reveal):
+        joins = (
+            held is not None
+            and record.kind is Kind.DATA
+            and held[0].kind is Kind.DATA
+            and record.direction is held[0].direction
+            and record.tls == held[0].tls
+            and (record.sensitive or last_secret)
+        )
+        if joins and held is not None:
+            held[1].extend(data)
+        else:
+            if held is not None:
+                yield held[0], bytes(held[1]), False
+                held = None
+            if new_stream:
+                yield record, data, True
+            else:
+                held = (record, bytearray(data))
+        last_secret = record.sensitive
+    if held is not None:
+        yield held[0], bytes(held[1]), False
 
 
 def write_pcapng(

@@ -16,6 +16,7 @@ from mailwire.limits import Limits
 from mailwire.smtp import MailFrom, RcptTo, ReplyReader
 from mailwire.transcript import Direction, Kind
 from tests.security.smtp_support import fake_smtp
+from tests.support.tls import make_pki
 from tests.unit.imap_client.helpers import Both, Script
 from tests.unit.imap_client.helpers import events as imap_events
 from tests.unit.imap_client.helpers import greeted as imap_greeted
@@ -343,3 +344,24 @@ def test_rfc9051_list_attributes_imply_weaker_ones() -> None:
     )
     assert leaf.has_attribute("\\HasNoChildren")
     assert gone.has_attribute("\\Noselect")
+
+
+def test_rfc9051_alert_inside_tls_is_trusted_and_kept() -> None:
+    """RFC 9051 §7.1: alerts received inside TLS are presented to the user (kept in
+    ``alerts``, marked trusted); those from a plaintext session are marked as
+    potentially suspicious (``trusted=False``)."""
+    pki = make_pki()
+    greeting = b"* OK [ALERT] maintenance at noon\r\n"
+    caps = [(b"A1 CAPABILITY\r\n", b"* CAPABILITY IMAP4rev1\r\nA1 OK done\r\n")]
+    with Script(greeting, caps, tls_context=pki.server_context(), implicit_tls=True) as script:
+        c = Both("blocking", script.port, tls=TLSMode.IMPLICIT, ssl_context=pki.client_context())
+        c.connect()
+        alerts = [(a.text, a.trusted) for a in c.client.alerts]
+        c.close()
+    assert alerts == [("maintenance at noon", True)]
+    with Script(greeting, caps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        alerts = [(a.text, a.trusted) for a in c.client.alerts]
+        c.close()
+    assert alerts == [("maintenance at noon", False)]

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 from mailwire._flow import NEED_DATA
 from mailwire.pop3._capabilities import Capabilities, Expire, LoginDelay
-from mailwire.pop3._replay import replay
 from mailwire.pop3._state import ANSWERS, SEND_TABLE, State
 from mailwire.pop3.commands import (
     Apop,
@@ -77,6 +76,7 @@ from mailwire.pop3.events import (
 
 if TYPE_CHECKING:
     from mailwire.pop3._maildir import Delivered, Maildir
+    from mailwire.pop3._replay import Step, replay
     from mailwire.pop3.aio import AsyncClient
     from mailwire.pop3.client import Client
 
@@ -119,6 +119,7 @@ __all__ = [
     "ScanListing",
     "Stat",
     "State",
+    "Step",
     "Stls",
     "Top",
     "Uidl",
@@ -133,6 +134,8 @@ _LAZY = {
     "AsyncClient": "mailwire.pop3.aio",
     "Delivered": "mailwire.pop3._maildir",
     "Maildir": "mailwire.pop3._maildir",
+    "Step": "mailwire.pop3._replay",
+    "replay": "mailwire.pop3._replay",
 }
 
 

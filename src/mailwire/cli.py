@@ -4,6 +4,11 @@ Subcommands:
 
 - ``send``: one message over SMTP, step by step, in the spirit of swaks;
   ``--quit-after`` stops after a stage, and the exchange is printed.
+- ``pop3 ACTION``: one POP3 session: ``stat``, ``list``, ``uidl``, ``retr N``,
+  ``top N LINES`` or ``dele N`` (``mailwire._cli_pop3``).
+- ``imap ACTION``: one IMAP session: ``list [PATTERN]``, ``select MAILBOX``,
+  ``search MAILBOX CRITERIA...``, ``fetch MAILBOX UIDS``, ``append MAILBOX
+  FILE``, ``move MAILBOX UIDS DEST`` or ``idle MAILBOX`` (``mailwire._cli_imap``).
 - ``replay FILE``: a saved session re-fed through a fresh core, one step at
   a time (``--step`` waits for Enter between steps).
 - ``export FILE --to pcapng|jsonl|html|mermaid|text``: another form of a
@@ -14,37 +19,66 @@ Subcommands:
 - ``demo``: start a mail lab on loopback, send a message over SMTP, read it
   back over POP3 and IMAP, and show each exchange (``mailwire.demo``).
 
-The exit status names the phase that failed (see ``EXIT``); passwords come
-from a prompt, an environment variable or a file, never from the command
-line, and are never printed.
+``send``, ``pop3`` and ``imap`` share their options: ``--server``, ``--port``,
+``--tls implicit|starttls|plain``, ``--cafile``, ``--user`` with the password
+from a prompt, ``--password-env VAR`` or ``--password-file FILE`` (never the
+command line; never printed), ``--allow-plaintext-auth``, ``--timeout``,
+``--style`` of the printed exchange, ``--save FILE`` (the text transcript,
+secrets redacted), ``--color auto|always|never`` and ``--show-sasl``.
+
+Colour (``--color``, and ``transcript --color``): ``always`` and ``never``
+mean what they say; ``auto``, the default, colours only when NO_COLOR is
+unset or empty, and then always when FORCE_COLOR is set, never when
+TERM=dumb, otherwise only when standard output is a terminal. Lines are
+coloured by reply class: SMTP 2xx, 3xx, 4xx, 5xx; POP3 +OK, -ERR and ``+``;
+IMAP OK, NO, BAD, BYE, PREAUTH and ``+``; the client's lines in their own
+colour.
+
+``--show-sasl`` records the SASL exchange decoded, as ``# event: SASL ...``
+lines, only when the server's address is on loopback (127.0.0.0/8, ::1):
+user names, SCRAM nonces, salts and iteration counts are shown, passwords,
+tokens, SCRAM proofs and CRAM-MD5 digests never. Elsewhere the payloads stay
+``<redacted N bytes>``.
+
+Exit status (``EXIT``), by the phase that failed:
+
+==========  ====  ==========================================================
+ok          0     every step worked
+usage       2     the command line was wrong (argparse)
+connect     3     no connection, or no greeting
+tls         4     the certificate was refused, TLS could not be set up
+auth        5     the login was refused or could not be tried safely
+envelope    6     ``send``: MAIL FROM or RCPT TO refused
+data        7     ``send``: the message content refused
+unknown     8     ``send``: lost after the end of data; delivery unknown
+protocol    9     the session broke (unexpected reply, lost connection)
+input       10    a password, file or argument could not be used; nothing sent
+mailbox     11    ``imap``: the mailbox (or ``move``'s destination) refused
+message     12    ``pop3``/``imap``: the message is not there or was refused
+interrupted 130   Ctrl-C (``imap idle`` ends cleanly at Ctrl-C and exits 0)
+==========  ====  ==========================================================
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from mailwire._cli_common import (
+    EXIT,
+    add_output_args,
+    color_for,
+    make_transcript,
+    write_exchange,
+)
+from mailwire._cli_common import password as _password
+from mailwire._cli_imap import add_imap_parser, run_imap
+from mailwire._cli_pop3 import add_pop3_parser, run_pop3
 from mailwire._cli_saved import add_saved_parsers, run_export, run_replay
 
 __all__ = ["EXIT", "main"]
-
-#: Exit status by phase: 0 is success, 2 a usage error (argparse's own).
-EXIT = {
-    "ok": 0,
-    "usage": 2,
-    "connect": 3,
-    "tls": 4,
-    "auth": 5,
-    "envelope": 6,
-    "data": 7,
-    "unknown": 8,
-    "protocol": 9,
-    "input": 10,
-}
 
 STAGES = ("CONNECT", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA")
 
@@ -74,14 +108,7 @@ def _add_send(sub: Any) -> None:
     send.add_argument("--html", help="an HTML body as well")
     send.add_argument("--attach", action="append", default=[], help="attach a file")
     send.add_argument("--quit-after", choices=STAGES, type=str.upper, help="stop after this stage")
-    send.add_argument(
-        "--style",
-        choices=["text", "annotated", "raw"],
-        default="annotated",
-        help="how to print the exchange (default: annotated)",
-    )
-    send.add_argument("--save", metavar="FILE", help="also save the transcript (text)")
-    send.add_argument("--timeout", type=float, default=30.0, help="seconds per network wait")
+    add_output_args(send, styles=("text", "annotated", "raw"))
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -92,6 +119,8 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_send(sub)
+    add_pop3_parser(sub)
+    add_imap_parser(sub)
 
     add_saved_parsers(sub)
 
@@ -122,21 +151,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default="text",
         help="how to render it (default: text)",
     )
+    show.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour by reply class (auto: on a terminal, as NO_COLOR, FORCE_COLOR, TERM say)",
+    )
     return parser
-
-
-def _password(args: argparse.Namespace) -> str | None:
-    if args.user is None:
-        return None
-    if args.password_env:
-        value = os.environ.get(args.password_env)
-        if value is None:
-            raise ValueError(f"${args.password_env} is not set")
-        return value
-    if args.password_file:
-        with open(args.password_file, encoding="utf-8") as file:
-            return file.read().rstrip("\r\n")
-    return getpass.getpass(f"password for {args.user}: ")
 
 
 def _message(args: argparse.Namespace) -> Any:
@@ -186,6 +207,7 @@ def _send(args: argparse.Namespace) -> int:
         ssl_context=context,
         timeout=args.timeout,
         allow_plaintext_auth=args.allow_plaintext_auth,
+        transcript=make_transcript(args, "smtp"),
     )
     phase = "connect"
     status = EXIT["ok"]
@@ -239,10 +261,7 @@ def _send(args: argparse.Namespace) -> int:
         print(f"mailwire send: {type(exc).__name__}: {exc}", file=sys.stderr)
     finally:
         client.close()
-    sys.stdout.write(client.transcript.render(style=args.style))
-    if args.save:
-        with open(args.save, "w", encoding="utf-8") as file:
-            file.write(client.transcript.render())
+    write_exchange(client.transcript, args)
     return status
 
 
@@ -268,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT["ok"]
     if args.command == "send":
         return _send(args)
+    if args.command == "pop3":
+        return run_pop3(args)
+    if args.command == "imap":
+        return run_imap(args)
     if args.command == "replay":
         return run_replay(args)
     if args.command == "export":
@@ -285,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.style == "jsonl":
             sys.stdout.write(transcript.to_jsonl())
         else:
-            sys.stdout.write(transcript.render(style=args.style))
+            color = color_for(args, sys.stdout)
+            sys.stdout.write(transcript.render(style=args.style, color=color))
         return EXIT["ok"]
     parser.print_help()
     return EXIT["usage"]

@@ -24,6 +24,15 @@ output line per wire line, each placed where its last byte was recorded:
   of line), so the comment stands after what preceded it on the wire; an
   event comment may fall inside a line, which then shows after it. Raw TLS
   records are not shown; the "annotated" and "raw" styles show them.
+
+Colour
+------
+With ``color=True`` each line after the legend is wrapped in one ANSI SGR
+code and a reset (``ESC [ code m ... ESC [ 0 m``), chosen by :func:`line_class`:
+the client's lines, the server's status lines by reply class, ``#`` lines
+dimmed, other server lines (message data, untagged data) uncoloured. The
+renderings never hold a raw ESC of their own (every control byte is
+escaped), so removing ``ESC [ ... m`` sequences gives the plain rendering.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 
 from mailwire._transcript_escape import (
@@ -44,7 +54,7 @@ from mailwire._transcript_escape import (
 )
 from mailwire.transcript import Direction, Kind, Record
 
-__all__ = ["STYLES", "render", "to_jsonl"]
+__all__ = ["COLORS", "STYLES", "colorize", "line_class", "render", "strip_color", "to_jsonl"]
 
 STYLES = ("text", "annotated", "raw")
 
@@ -63,6 +73,80 @@ LEGEND_RAW = (
     "# mailwire raw records: seq, seconds since the first record, kind, direction, "
     "flags (t = inside TLS, s = sensitive), size, bytes in hex, # note"
 )
+
+#: SGR parameters by line class. SMTP (RFC 5321 §4.2.1): positive (2xx),
+#: intermediate (3xx), transient (4xx), permanent (5xx). POP3 (RFC 1939 §3):
+#: ok (+OK), err (-ERR), continuation (+, RFC 5034). IMAP (RFC 9051 §7.1): ok
+#: (OK, PREAUTH), no, bad, bye, continuation (+).
+COLORS: dict[str, str] = {
+    "client": "34",  # blue
+    "positive": "32",  # green
+    "intermediate": "36",  # cyan
+    "transient": "33",  # yellow
+    "permanent": "31",  # red
+    "ok": "32",
+    "err": "31",
+    "no": "31",
+    "bad": "1;31",  # bold red
+    "bye": "35",  # magenta
+    "continuation": "36",
+    "comment": "2",  # dim
+}
+
+_SMTP_REPLY = re.compile(r"([2-5])[0-9][0-9](?:[ -]|$)")
+_SMTP_CLASS = {"2": "positive", "3": "intermediate", "4": "transient", "5": "permanent"}
+_IMAP_STATUS = re.compile(r"(?:\*|[^ ]+) (OK|NO|BAD|BYE|PREAUTH)(?: |$)", re.I)
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+def line_class(marker: str, text: str, protocol: str | None = None) -> str | None:
+    """The colour class of a rendered line: ``marker`` ``C``/``S``/``C*``/``S*``/``#``.
+
+    ``protocol`` (``"smtp"``, ``"lmtp"``, ``"pop3"``, ``"imap"``) restricts the
+    server forms tried; ``None`` tries all three. ``None`` is returned for a
+    server line that is not a status line (message data, untagged data).
+    """
+    if marker.startswith("#"):
+        return "comment"
+    if marker.startswith("C"):
+        return "client"
+    if protocol in (None, "smtp", "lmtp"):
+        match = _SMTP_REPLY.match(text)
+        if match:
+            return _SMTP_CLASS[match[1]]
+    if protocol in (None, "pop3"):
+        if text.startswith("+OK"):
+            return "ok"
+        if text.startswith("-ERR"):
+            return "err"
+    if protocol in (None, "pop3", "imap") and (text == "+" or text.startswith("+ ")):
+        return "continuation"
+    if protocol in (None, "imap"):
+        match = _IMAP_STATUS.match(text)
+        if match:
+            status = match[1].upper()
+            return "ok" if status == "PREAUTH" else status.lower()
+    return None
+
+
+def colorize(text: str, kind: str | None) -> str:
+    """``text`` wrapped in the SGR code of ``kind`` (unchanged for ``None``)."""
+    if kind is None or not text:
+        return text
+    return f"\x1b[{COLORS[kind]}m{text}\x1b[0m"
+
+
+def strip_color(text: str) -> str:
+    """``text`` without SGR sequences: the plain rendering of a coloured one."""
+    return _SGR.sub("", text)
+
+
+def _color_line(line: str, protocol: str | None) -> str:
+    marker, _, rest = line.partition(" ")
+    if marker.endswith(":"):
+        return colorize(line, line_class(marker[:-1], rest, protocol))
+    return colorize(line, line_class(marker, rest, protocol))
+
 
 # At these records a line still open ends (shown without an end of line): the
 # comment must not appear to come before bytes that were on the wire ahead of it.
@@ -209,7 +293,13 @@ def _tls_record_summary(record: Record) -> str:
     return _comment(record, detail)
 
 
-def _render_lines(records: Sequence[Record], reveal_secrets: bool, annotated: bool) -> str:
+def _render_lines(
+    records: Sequence[Record],
+    reveal_secrets: bool,
+    annotated: bool,
+    color: bool = False,
+    protocol: str | None = None,
+) -> str:
     lines = _Lines(reveal_secrets)
     items = lines.done  # (place, time, text); comments join the lines here
     for index, record in enumerate(records):
@@ -225,6 +315,8 @@ def _render_lines(records: Sequence[Record], reveal_secrets: bool, annotated: bo
     lines.flush_all()
     items.sort(key=lambda item: item[0])
     out = [LEGEND_ANNOTATED if annotated else LEGEND_TEXT]
+    if color:
+        items = [(place, time, _color_line(text, protocol)) for place, time, text in items]
     if annotated:
         base = records[0].time if records else 0.0
         out.extend(f"{time - base:9.3f}  {text}" for _, time, text in items)
@@ -242,7 +334,23 @@ def _shown_data(record: Record, reveal_secrets: bool) -> bytes | None:
     return record.data
 
 
-def _render_raw(records: Sequence[Record], reveal_secrets: bool) -> str:
+def _raw_class(record: Record, shown: bytes | None, protocol: str | None) -> str | None:
+    if record.kind is not Kind.DATA:
+        return "comment"
+    if record.direction is Direction.CLIENT:
+        return "client"
+    if not shown:
+        return None
+    first = shown.split(b"\n", 1)[0].rstrip(b"\r")
+    return line_class("S", escape_bytes(first), protocol)
+
+
+def _render_raw(
+    records: Sequence[Record],
+    reveal_secrets: bool,
+    color: bool = False,
+    protocol: str | None = None,
+) -> str:
     out = [LEGEND_RAW]
     base = records[0].time if records else 0.0
     for record in records:
@@ -260,18 +368,27 @@ def _render_raw(records: Sequence[Record], reveal_secrets: bool) -> str:
         )
         if record.note is not None:
             line += f"  # {escape_text(record.note)}"
+        if color:
+            line = colorize(line, _raw_class(record, shown, protocol))
         out.append(line)
     return "\n".join(out) + "\n"
 
 
-def render(records: Sequence[Record], style: str, reveal_secrets: bool) -> str:
+def render(
+    records: Sequence[Record],
+    style: str,
+    reveal_secrets: bool,
+    *,
+    color: bool = False,
+    protocol: str | None = None,
+) -> str:
     """Render ``records`` in ``style``; see ``Transcript.render``."""
     if style == "text":
-        return _render_lines(records, reveal_secrets, annotated=False)
+        return _render_lines(records, reveal_secrets, False, color, protocol)
     if style == "annotated":
-        return _render_lines(records, reveal_secrets, annotated=True)
+        return _render_lines(records, reveal_secrets, True, color, protocol)
     if style == "raw":
-        return _render_raw(records, reveal_secrets)
+        return _render_raw(records, reveal_secrets, color, protocol)
     raise ValueError(f"unknown transcript style {style!r}; expected one of {', '.join(STYLES)}")
 
 

@@ -6,6 +6,14 @@ annotated by the flows and cores (each parsed event, state changes, the RFC
 section). Secrets are marked ``sensitive`` at the source, where the code that
 serialises a password or an AUTH payload knows exactly which bytes they are,
 and every rendering redacts them unless the caller explicitly asks otherwise.
+
+Two things are shown only on request. Colour: ``render(color=True)`` wraps
+each line in an ANSI SGR code by reply class; :func:`use_color` says whether
+a stream should get it (NO_COLOR, FORCE_COLOR, TERM=dumb, a terminal). SASL:
+a transcript made with ``reveal_sasl_on_loopback=True`` records each
+AUTH/AUTHENTICATE payload decoded in an event note, passwords, tokens and
+proofs still masked, and only when the peer is on loopback
+(:mod:`mailwire._transcript_sasl`).
 """
 
 from __future__ import annotations
@@ -14,10 +22,38 @@ import dataclasses
 import enum
 import os
 import time
-from collections.abc import Callable, Iterator
-from typing import IO, Self
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Self
 
-__all__ = ["Direction", "Kind", "Record", "Transcript"]
+if TYPE_CHECKING:
+    from mailwire._transcript_sasl import SaslNotes
+
+__all__ = ["Direction", "Kind", "Record", "Transcript", "use_color"]
+
+
+def use_color(stream: IO[str], environ: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour what is written to ``stream``.
+
+    In order: NO_COLOR set to anything but the empty string: no; else
+    FORCE_COLOR set (likewise): yes; else TERM=dumb: no; else only when
+    ``stream`` is a terminal.
+
+    Args:
+        stream: where the rendering goes (``sys.stdout``).
+        environ: the environment (``os.environ`` by default).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
 
 
 class Kind(enum.Enum):
@@ -91,6 +127,12 @@ class Transcript:
             payloads) so that ``reveal_secrets=True`` can show them. Off by
             default: a secret marked at the source is then never stored at
             all, only its size (security.md S40).
+        reveal_sasl_on_loopback: when the peer turns out to be a loopback
+            address (127.0.0.0/8, ::1; taken from the connect record), add an
+            event note after each SASL payload with it decoded, every
+            password, token, proof and digest masked
+            (:mod:`mailwire._transcript_sasl`). The payload records stay
+            sensitive. For any other peer nothing is added.
     """
 
     def __init__(
@@ -99,9 +141,14 @@ class Transcript:
         clock: Callable[[], float] = time.monotonic,
         max_data_bytes: int | None = 4 * 1024 * 1024,
         keep_secrets: bool = False,
+        reveal_sasl_on_loopback: bool = False,
     ) -> None:
         self.records: list[Record] = []
         self.keep_secrets = keep_secrets
+        self.reveal_sasl_on_loopback = reveal_sasl_on_loopback
+        #: The peer's address as the connect record gave it (``"127.0.0.1:25"``).
+        self.peer: str | None = None
+        self._sasl: SaslNotes | None = None
         #: "smtp", "lmtp", "pop3" or "imap", set by the client (for exports).
         self.protocol: str | None = None
         #: The TLS key-log file this session wrote to, if any (for exports).
@@ -184,7 +231,21 @@ class Transcript:
             size=size,
         )
         self.records.append(record)
+        if kind is Kind.CONNECT:
+            self._connected(note)
         return record
+
+    def _connected(self, note: str | None) -> None:
+        from mailwire._transcript_sasl import SaslNotes, is_loopback, peer_of
+
+        self.peer = peer_of(note) if note else None
+        on = self.reveal_sasl_on_loopback and self.peer is not None and is_loopback(self.peer)
+        self._sasl = SaslNotes() if on else None
+
+    @property
+    def sasl_decoded(self) -> bool:
+        """Whether SASL payloads are being decoded (asked for, and the peer is loopback)."""
+        return self._sasl is not None
 
     def sent(self, data: bytes, secrets: tuple[tuple[int, int], ...] = ()) -> None:
         """Record application bytes written by the client.
@@ -201,11 +262,17 @@ class Transcript:
             pos = end
         if pos < len(data):
             self.add(Kind.DATA, Direction.CLIENT, data[pos:])
+        if self._sasl is not None:
+            for note in self._sasl.client(data, secrets):
+                self.event(note)
 
     def received(self, data: bytes) -> None:
         """Record application bytes read from the server."""
         if data:
             self.add(Kind.DATA, Direction.SERVER, data)
+            if self._sasl is not None:
+                for note in self._sasl.server(data):
+                    self.event(note)
 
     def tls_record(self, direction: Direction, data: bytes) -> None:
         """Record raw TLS bytes as they crossed the socket."""
@@ -258,7 +325,7 @@ class Transcript:
 
     # ------------------------------------------------------------ rendering
 
-    def render(self, style: str = "text", reveal_secrets: bool = False) -> str:
+    def render(self, style: str = "text", reveal_secrets: bool = False, color: bool = False) -> str:
         """Render the transcript for people (and, in "text", for ``load``).
 
         Args:
@@ -271,6 +338,11 @@ class Transcript:
             reveal_secrets: show the bytes of sensitive records (marked
                 ``<secret ...>`` in text). By default each run of them is
                 ``<redacted N bytes>`` and appears in no form at all.
+            color: wrap each line in an ANSI SGR colour by its class (see
+                ``mailwire._transcript_render.COLORS``): client lines; SMTP
+                2xx/3xx/4xx/5xx; POP3 +OK/-ERR/+; IMAP OK/NO/BAD/BYE/+; ``#``
+                lines. Off by default; :func:`use_color` decides for a stream.
+                Removing the codes gives the plain rendering exactly.
 
         Returns:
             The rendering, one line per ``\\n``, with a ``#`` legend first.
@@ -282,7 +354,9 @@ class Transcript:
         """
         from mailwire import _transcript_render
 
-        return _transcript_render.render(self.records, style, reveal_secrets)
+        return _transcript_render.render(
+            self.records, style, reveal_secrets, color=color, protocol=self.protocol
+        )
 
     def to_jsonl(self, reveal_secrets: bool = False) -> str:
         """Export every record as one JSON object per line.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import pathlib
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -92,3 +94,36 @@ def test_exports(path: pathlib.Path, tmp_path: pathlib.Path) -> None:
     assert html.lstrip().lower().startswith("<!doctype html>")
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html, re.IGNORECASE)
     assert transcript.to_mermaid().startswith("sequenceDiagram")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_readme_commands_work(path: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    def mailwire(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mailwire", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    replayed = mailwire("replay", str(path))
+    assert replayed.returncode == 0, replayed.stderr
+    assert f"as {path.stem.upper()} through a fresh core" in replayed.stdout
+    assert "our writer would send" not in replayed.stdout
+    out = tmp_path / "session.pcapng"
+    exported = mailwire("export", str(path), "--to", "pcapng", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert out.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+
+
+def test_the_readme_python_example_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (DIRECTORY / "README.md").read_text("utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    monkeypatch.chdir(DIRECTORY.parents[1])
+    exec(compile(code, "examples/transcripts/README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "greeting (RFC 1939 §4)" in printed
+    assert "QUIT: TRANSACTION -> UPDATE" in printed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
+import threading
 import urllib.parse
 from collections.abc import Iterator
 
@@ -266,3 +267,18 @@ def test_provider_presets() -> None:
         microsoft("common/../evil")
     for provider in (GOOGLE, MICROSOFT):
         OAuth2Client(provider, "client-id")  # every preset endpoint passes the https rule
+
+
+def test_an_endpoint_that_never_answers(server: FakeAuthServer) -> None:
+    release = threading.Event()
+
+    def stall(fake: FakeAuthServer, seen: Seen) -> Answer:
+        release.wait(10)
+        return Answer.json(200, {})
+
+    server.routes[("POST", "/token")] = stall
+    try:
+        with pytest.raises(TransportError, match="did not answer"):
+            oauth(server, timeout=0.2).refresh("1//refresh")
+    finally:
+        release.set()

@@ -6,13 +6,17 @@ tests/security (real sockets on loopback) or drive the sans-I/O cores directly.
 
 from __future__ import annotations
 
+import base64
+import quopri
 from typing import Any
 
 import pytest
 
-from mailwire import LocalProtocolError, NotSupportedError, TLSMode, imap, pop3, smtp
+from mailwire import LocalProtocolError, NotSupportedError, TLSMode, imap, mime, pop3, smtp
 from mailwire._buffer import ReceiveBuffer
 from mailwire.limits import Limits
+from mailwire.mime._encodings import encode_qp
+from mailwire.mime._rfc2047 import encode_words
 from mailwire.smtp import MailFrom, RcptTo, ReplyReader
 from mailwire.transcript import Direction, Kind
 from tests.security.smtp_support import fake_smtp
@@ -365,3 +369,72 @@ def test_rfc9051_alert_inside_tls_is_trusted_and_kept() -> None:
         alerts = [(a.text, a.trusted) for a in c.client.alerts]
         c.close()
     assert alerts == [("maintenance at noon", False)]
+
+
+# ------------------------------------------------------------ RFC 2047 / 2231
+
+
+@pytest.mark.parametrize("text", ["日本語のテキスト" * 20, "é" * 120, "a😀" * 60, "Grüße " * 40])
+def test_rfc2047_each_encoded_word_holds_whole_characters(text: str) -> None:
+    """RFC 2047 §5: each encoded-word encodes an integral number of octets and of
+    characters, so every word decodes on its own (the round-trip test of
+    test_rfc2047.py cannot show this: the decoder repairs split characters)."""
+    words = encode_words(text)
+    assert len(words) > 1
+    for word in words:
+        _, charset, kind, body, _ = word.split("?")
+        if kind.lower() == "b":
+            raw = base64.b64decode(body, validate=True)
+        else:
+            raw = quopri.decodestring(body.replace("_", " ").encode(), header=True)
+        raw.decode(charset)  # UnicodeDecodeError if a character was split
+        assert not set(word) & {" ", "\t"}  # §2, §4.2: no white space inside
+
+
+def test_rfc2047_no_encoded_word_in_mime_parameters() -> None:
+    """RFC 2047 §5: no encoded-word in a Content-Type or Content-Disposition
+    parameter; a non-ASCII file name goes as RFC 2231 (``filename*``) instead."""
+    message = mime.Message(sender="a@example.org", to=["b@example.org"], subject="Grüße", text="t")
+    message.attach(b"data", filename="données résumé.bin")
+    data = bytes(message)
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert b"=?" not in body  # only the Subject (a header of the message) is encoded
+    assert b"filename*=utf-8''donn%C3%A9es%20r%C3%A9sum%C3%A9.bin" in body
+    assert b"=?utf-8?" in data.split(b"\r\n\r\n", 1)[0]
+
+
+# ------------------------------------------------------------ RFC 2045 / 2046
+
+
+def _built() -> bytes:
+    message = mime.Message(
+        sender="a@example.org", to=["b@example.org"], subject="s", text="naïve café\n"
+    )
+    message.attach(b"\x00\x01" * 50, filename="a.bin")
+    return bytes(message)
+
+
+def test_rfc2045_built_messages_declare_mime_version() -> None:
+    """RFC 2045 §4: composed messages include ``MIME-Version: 1.0``."""
+    header = _built().split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nMIME-Version: 1.0\r\n" in b"\r\n" + header + b"\r\n"
+
+
+def test_rfc2045_quoted_printable_encoder_rules() -> None:
+    """RFC 2045 §6.7: "=" and 8-bit octets as "=XX" with upper-case hex (rules 1, 2);
+    a space or tab at the end of an encoded line is never left as itself (rule 3)."""
+    assert encode_qp(b"a \r\nb\t\r\nc=d\xff\r\n") == b"a=20\r\nb=09\r\nc=3Dd=FF\r\n"
+
+
+def test_rfc2046_text_charset_and_no_transport_padding() -> None:
+    """RFC 2046 §4.1.2: non-ASCII text carries its charset; §5.1.1: composers
+    generate no transport padding after a boundary delimiter; §4.1.1: text line
+    breaks are CRLF."""
+    data = _built()
+    text = next(e for e in mime.parse(data).walk() if e.content_type == "text/plain")
+    assert text.params["charset"].lower() == "utf-8"
+    assert text.text() == "naïve café\r\n"
+    boundary = mime.parse(data).params["boundary"].encode()
+    delimiters = [line for line in data.split(b"\r\n") if line.startswith(b"--" + boundary)]
+    assert delimiters
+    assert set(delimiters) == {b"--" + boundary, b"--" + boundary + b"--"}

@@ -49,6 +49,16 @@ _DEFAULT_INTERVAL = 5
 #: Bound on how long a device flow polls, whatever ``expires_in`` says (Google
 #: gives 1800 s, Microsoft 900 s): a server cannot keep us polling for a day.
 _MAX_DEVICE_WAIT = 3600
+#: The authorization request parameters the loopback flow sets itself.
+_FLOW_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 def print_device_instructions(authorization: DeviceAuthorization) -> None:
@@ -260,13 +270,18 @@ class OAuth2Client:
                 names it. The listener is on 127.0.0.1 either way.
             wait: seconds to wait for the redirect.
             extra_params: more authorization request parameters
-                (``login_hint``, ``prompt``...).
+                (``login_hint``, ``prompt``...); not the ones the flow sets.
 
         Raises:
             StateMismatch, AuthorizationDenied, AuthorizationExpired (no
             redirect within ``wait``), MalformedResponse, TransportError,
-            OAuth2Error.
+            OAuth2Error; ValueError for a bad argument (nothing started).
         """
+        taken = set(extra_params or {}) & set(_FLOW_PARAMS)
+        if taken:
+            # The state and the PKCE challenge are what make the flow safe (RFC 6749
+            # §10.12, RFC 7636 §4.3): the caller cannot replace them.
+            raise ValueError(f"extra_params cannot set {', '.join(sorted(taken))}")
         if redirect_host not in ("127.0.0.1", "localhost"):
             raise ValueError("redirect_host must be 127.0.0.1 or localhost (RFC 8252 §7.3)")
         requested = parse_scopes(scopes, self.provider.scopes)

@@ -218,6 +218,10 @@ def test_extra_params_and_scopes(server: FakeAuthServer, oauth: OAuth2Client) ->
     assert query["login_hint"] == "alice@example.test"
     with pytest.raises(ValueError, match="bad scope"):
         oauth.loopback_flow('bad"scope', open_url=browser)
+    for name in ("state", "code_challenge", "redirect_uri"):
+        with pytest.raises(ValueError, match=f"cannot set {name}"):
+            oauth.loopback_flow(open_url=browser, extra_params={name: "x"})
+    assert len(browser.urls) == 1  # nothing was started for the refused calls
 
 
 def test_the_listener_logs_nothing(

@@ -143,6 +143,8 @@ def strip_color(text: str) -> str:
 
 def _color_line(line: str, protocol: str | None) -> str:
     marker, _, rest = line.partition(" ")
+    if rest.endswith("\\x20"):  # a trailing space, written visibly ("+ ", "334 ")
+        rest = rest[:-4] + " "
     if marker.endswith(":"):
         return colorize(line, line_class(marker[:-1], rest, protocol))
     return colorize(line, line_class(marker, rest, protocol))

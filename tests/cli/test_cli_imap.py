@@ -360,5 +360,5 @@ def test_colour_on_request(dovecot_lab: DovecotLab) -> None:
     assert "\x1b[" in forced.stdout
     plain = imap(dovecot_lab, "list", env={**ENV, "FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert "\x1b" not in plain.stdout
-    piped = imap(dovecot_lab, "list")  # not a terminal
+    piped = imap(dovecot_lab, "list", env={**ENV, "FORCE_COLOR": ""})  # not a terminal
     assert "\x1b" not in piped.stdout

@@ -1,0 +1,75 @@
+"""``--show-sasl`` for ``send`` and ``--color`` for ``transcript``, through a subprocess."""
+
+from __future__ import annotations
+
+import pathlib
+
+from mailwire.cli import EXIT
+from tests.cli.cli_support import PASSWORD_VAR, assert_no_secret, run
+from tests.lab import SmtpLab
+from tests.lab.accounts import ALICE
+
+
+def send_args(lab: SmtpLab, *extra: str) -> list[str]:
+    return [
+        "send",
+        "--server",
+        lab.host,
+        "--port",
+        str(lab.starttls_port),
+        "--tls",
+        "starttls",
+        "--cafile",
+        str(lab.ca_file),
+        "--user",
+        ALICE.name,
+        "--password-env",
+        PASSWORD_VAR,
+        "--from",
+        "alice@example.test",
+        "--to",
+        "bob@example.test",
+        "--quit-after",
+        "AUTH",
+        "--style",
+        "text",
+        *extra,
+    ]
+
+
+def test_send_show_sasl(smtp_lab: SmtpLab, tmp_path: pathlib.Path) -> None:
+    saved = tmp_path / "send.txt"
+    result = run(
+        *send_args(smtp_lab, "--show-sasl", "--save", str(saved)),
+        env={PASSWORD_VAR: ALICE.password},
+    )
+    assert result.returncode == EXIT["ok"], result.stderr
+    note = (
+        '# event: SASL PLAIN client (initial response): authzid "", authcid "alice", '
+        f"password <redacted {len(ALICE.password_bytes)} bytes>"
+    )
+    assert "C*: AUTH PLAIN <redacted" in result.stdout
+    assert note in result.stdout
+    assert note in saved.read_text(encoding="utf-8")
+    assert_no_secret(ALICE, result.stdout, result.stderr, saved.read_text(encoding="utf-8"))
+    without = run(*send_args(smtp_lab), env={PASSWORD_VAR: ALICE.password})
+    assert without.returncode == EXIT["ok"], without.stderr
+    assert "# event: SASL" not in without.stdout
+
+
+def test_transcript_color(tmp_path: pathlib.Path) -> None:
+    saved = tmp_path / "session.txt"
+    saved.write_text("C: NOOP\nS: 250 2.0.0 ok\nC: RSET\nS: 451 4.3.0 later\n", encoding="utf-8")
+    always = run("transcript", str(saved), "--color", "always")
+    assert always.returncode == EXIT["ok"], always.stderr
+    assert "\x1b[34mC: NOOP\x1b[0m" in always.stdout
+    assert "\x1b[32mS: 250 2.0.0 ok\x1b[0m" in always.stdout
+    assert "\x1b[33mS: 451 4.3.0 later\x1b[0m" in always.stdout
+    # auto: a pipe is not a terminal; FORCE_COLOR forces, NO_COLOR wins over it.
+    assert "\x1b" not in run("transcript", str(saved), env={"FORCE_COLOR": ""}).stdout
+    forced = run("transcript", str(saved), env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    assert "\x1b[32mS: 250 2.0.0 ok" in forced.stdout
+    refused = run("transcript", str(saved), env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b" not in refused.stdout
+    never = run("transcript", str(saved), "--color", "never", env={"FORCE_COLOR": "1"})
+    assert "\x1b" not in never.stdout

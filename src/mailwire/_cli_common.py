@@ -140,7 +140,17 @@ def color_for(args: argparse.Namespace, stream: IO[str]) -> bool:
 
 
 def write_exchange(transcript: Transcript, args: argparse.Namespace) -> None:
-    """Print the exchange in ``--style`` (unless ``none``) and save it with ``--save``."""
+    """Print the exchange in ``--style`` (unless ``none``) and save it with ``--save``.
+
+    With ``--show-sasl`` and a peer that is not on loopback, say on stderr
+    why nothing was decoded.
+    """
+    if getattr(args, "show_sasl", False) and transcript.peer and not transcript.sasl_decoded:
+        print(
+            f"mailwire: --show-sasl: {transcript.peer} is not a loopback address, "
+            "so SASL payloads stay redacted",
+            file=sys.stderr,
+        )
     if args.style != "none":
         out = sys.stdout
         out.write(transcript.render(style=args.style, color=color_for(args, out)))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 
+import pytest
+
+from mailwire._cli_common import write_exchange
 from mailwire.cli import EXIT
+from mailwire.transcript import Kind, Transcript
 from tests.cli.cli_support import PASSWORD_VAR, assert_no_secret, run
 from tests.lab import SmtpLab
 from tests.lab.accounts import ALICE
@@ -73,3 +78,17 @@ def test_transcript_color(tmp_path: pathlib.Path) -> None:
     assert "\x1b" not in refused.stdout
     never = run("transcript", str(saved), "--color", "never", env={"FORCE_COLOR": "1"})
     assert "\x1b" not in never.stdout
+
+
+def test_show_sasl_elsewhere_says_why_nothing_is_decoded(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = argparse.Namespace(style="none", save=None, show_sasl=True, color="never")
+    remote = Transcript(reveal_sasl_on_loopback=True)
+    remote.add(Kind.CONNECT, note="connected to mail.example:587 (192.0.2.1:587)")
+    write_exchange(remote, args)
+    assert "192.0.2.1:587 is not a loopback address" in capsys.readouterr().err
+    local = Transcript(reveal_sasl_on_loopback=True)
+    local.add(Kind.CONNECT, note="connected to localhost:587 (127.0.0.1:587)")
+    write_exchange(local, args)
+    assert capsys.readouterr().err == ""

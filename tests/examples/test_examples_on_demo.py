@@ -21,6 +21,7 @@ from pathlib import Path
 from tests.demo.helpers import demo_env, need_lab, secrets_in
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+TUTORIAL = Path(__file__).parents[2] / "docs" / "tutorial.md"
 BANNER = re.compile(r"^\s+(SMTP|POP3|IMAP)\s+.+?\s127\.0\.0\.1:(\d+)\s+(.*)$")
 
 
@@ -97,6 +98,24 @@ def test_every_example_runs_against_the_demo_lab(tmp_path: Path) -> None:
                 failures.append(f"{script.name} printed {secrets_in(output)}")
         # The examples wrote nowhere but temporary directories of their own.
         assert list(work.iterdir()) == []
+        # docs/tutorial.md, its blocks pasted one after another into one Python.
+        blocks = re.findall(r"```python\n(.*?)```", TUTORIAL.read_text("utf-8"), re.DOTALL)
+        result = subprocess.run(
+            [sys.executable, "-"],
+            input="\n".join(blocks),
+            cwd=work,
+            env=learner,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        if result.returncode != 0 or "Course holds" not in result.stdout:
+            failures.append(f"the tutorial exited {result.returncode}:\n{output[-3000:]}")
+        elif secrets_in(output):
+            failures.append(f"the tutorial printed {secrets_in(output)}")
     finally:
         proc.send_signal(signal.SIGINT)  # how --keep ends
         try:

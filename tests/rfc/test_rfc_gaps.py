@@ -16,6 +16,7 @@ from mailwire import LocalProtocolError, NotSupportedError, TLSMode, imap, mime,
 from mailwire._buffer import ReceiveBuffer
 from mailwire.limits import Limits
 from mailwire.mime._encodings import encode_qp
+from mailwire.mime._params import format_params, parse_params, parse_value
 from mailwire.mime._rfc2047 import encode_words
 from mailwire.smtp import MailFrom, RcptTo, ReplyReader
 from mailwire.transcript import Direction, Kind
@@ -438,3 +439,68 @@ def test_rfc2046_text_charset_and_no_transport_padding() -> None:
     delimiters = [line for line in data.split(b"\r\n") if line.startswith(b"--" + boundary)]
     assert delimiters
     assert set(delimiters) == {b"--" + boundary, b"--" + boundary + b"--"}
+
+
+# ------------------------------------------------------------------ RFC 5322
+
+
+def test_rfc5322_folding_never_leaves_a_blank_line() -> None:
+    """RFC 5322 §3.2.2: folding never makes a header line of white space only; §2.1.1:
+    no line over 998 characters (and the builder keeps to 78)."""
+    message = mime.Message(
+        sender="a@example.org",
+        to=[f"user{i}@example.org" for i in range(30)],
+        subject="word " * 60 + "Grüße " * 20,
+        text="t",
+    )
+    header = bytes(message).split(b"\r\n\r\n", 1)[0]
+    lines = header.split(b"\r\n")
+    assert len(lines) > 10  # it did fold
+    assert all(line.strip(b" \t") for line in lines)
+    assert max(map(len, lines)) <= 78
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 5322 §3.6.8: an optional field's name is not one of the fields the RFC "
+        "defines; mime.Message(headers=...) refuses From, Subject, Date, Bcc but writes "
+        "'Received: x' (a trace field, §3.6.7, whose syntax is then not checked)"
+    ),
+)
+def test_rfc5322_custom_headers_cannot_take_a_defined_field_name() -> None:
+    with pytest.raises(ValueError):
+        mime.Message(sender="a@example.org", text="t", headers={"Received": "x"})
+
+
+# ------------------------------------------------------------------ RFC 2231
+
+
+def test_rfc2231_sections_in_any_order_and_encoded_first_segment() -> None:
+    """RFC 2231 §3 (2): reading does not depend on parameter order; §4.1 (4), (5):
+    when a continued value carries a charset, its first segment is encoded and
+    keeps both single-quote delimiters."""
+    defects: list[mime.Defect] = []
+    _, rest = parse_value(
+        'message/external-body; access-type=URL; URL*1="cs.utk.edu/pub"; URL*0="ftp://"',
+        defects,
+        media_type=True,
+    )
+    assert parse_params(rest, defects)["url"] == "ftp://cs.utk.edu/pub"
+    items = format_params({"filename": "é" * 60})
+    assert len(items) > 1
+    assert items[0].startswith("filename*0*=utf-8''")
+    assert all(item.startswith(f"filename*{i}*=") for i, item in enumerate(items))
+
+
+def test_rfc2049_unknown_multipart_subtype_is_read_as_mixed() -> None:
+    """RFC 2049 §2 (6): unrecognised multipart subtypes are treated as "mixed"."""
+    message = mime.parse(
+        b"Content-Type: multipart/x-foo; boundary=b\r\n\r\n"
+        b"--b\r\n\r\nA\r\n--b\r\nContent-Type: text/html\r\n\r\nB\r\n--b--\r\n"
+    )
+    assert message.is_multipart
+    assert [(p.content_type, p.content()) for p in message.parts] == [
+        ("text/plain", b"A"),
+        ("text/html", b"B"),
+    ]

@@ -12,7 +12,8 @@ Actions:
 - ``fetch MAILBOX UIDS [--items ITEM ...] [--output FILE]``: UID FETCH in the
   mailbox opened read-only; ``BODY.PEEK[]`` does not set ``\\Seen``.
 - ``append MAILBOX FILE [--flags FLAGS]``: APPEND the message in FILE.
-- ``move MAILBOX UIDS DEST``: UID MOVE (or COPY, STORE, EXPUNGE without it).
+- ``move MAILBOX UIDS DEST``: UID SEARCH for the UIDs (a MOVE of none is an
+  OK), then UID MOVE (or COPY, STORE, EXPUNGE without it).
 - ``idle MAILBOX [--seconds N]``: IDLE, printing each unsolicited response as
   it arrives; ends after N seconds (60 by default) or at Ctrl-C, with DONE
   and LOGOUT either way.
@@ -254,7 +255,10 @@ def _act(client: Any, args: argparse.Namespace, phase: Phase, message: bytes | N
             raise Missing("message", f"no message with UID {args.uids} in {args.mailbox}")
         return _fetch_lines(result, args.output)
     if action == "move":
-        phase.name = "message"
+        # UID MOVE of UIDs that are not there is an OK that moved nothing
+        # (RFC 9051 §6.4.9): look first, so that case is reported as such.
+        if not client.search("UID", args.uids):
+            raise Missing("message", f"no message with UID {args.uids} in {args.mailbox}")
         moved = client.move(args.uids, args.destination)
         if moved is None:
             return [f"moved to {args.destination} (the server gave no COPYUID)"]

@@ -220,14 +220,21 @@ def test_move(dovecot_lab: DovecotLab, mailbox: str) -> None:
     try:
         result = imap(dovecot_lab, "move", mailbox, str(uid), destination)
         assert result.returncode == EXIT["ok"], result.stderr
-        assert f"A3 UID MOVE {uid} {destination}" in client_lines(result.stdout)
+        assert client_lines(result.stdout)[-3:] == [
+            f"A3 UID SEARCH UID {uid}",
+            f"A4 UID MOVE {uid} {destination}",
+            "A5 LOGOUT",
+        ]
         (line,) = results(result.stdout)
         assert line.startswith(f"moved to {destination}: UIDs {uid} are now ")
         with admin(dovecot_lab) as client:
             assert client.status(mailbox).messages == 0
             assert client.status(destination).messages == 1
         missing = imap(dovecot_lab, "move", destination, "1:*", unique("no-such-box"))
-        assert missing.returncode == EXIT["mailbox"]
+        assert missing.returncode == EXIT["mailbox"]  # NO [TRYCREATE] (RFC 6851 §3.3)
+        absent = imap(dovecot_lab, "move", destination, "4242", mailbox)
+        assert absent.returncode == EXIT["message"]
+        assert "no message with UID 4242" in absent.stderr
     finally:
         with admin(dovecot_lab) as client:
             client.delete(destination)

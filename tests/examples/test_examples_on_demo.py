@@ -2,8 +2,9 @@
 
 The README tells a learner to start the demo lab, copy the ports, the CA file
 and the password file it prints into MAILWIRE_* variables, and run the
-scripts, every other setting being right by default. This test does exactly
-that with the demo's own servers (aiosmtpd, Twisted POP3, pymap), so the
+scripts, every other setting being right by default; docs/tutorial.md asks
+the same before its blocks. This test does exactly that with the demo's own
+servers (aiosmtpd, Twisted POP3, pymap), and runs the tutorial too, so the
 defaults in examples/settings.py and the README's instructions are checked
 against the lab they are written for; tests/examples/test_examples.py checks
 the scripts' results in detail against Dovecot and Postfix.

@@ -504,3 +504,23 @@ def test_rfc2049_unknown_multipart_subtype_is_read_as_mixed() -> None:
         ("text/plain", b"A"),
         ("text/html", b"B"),
     ]
+
+
+# ------------------------------------------------------------------ RFC 3030
+
+
+@pytest.mark.parametrize(
+    "ehlo",
+    [b"250-mx.test\r\n250 CHUNKING\r\n", b"250-mx.test\r\n250 BINARYMIME\r\n"],
+    ids=["no-binarymime", "no-chunking"],
+)
+def test_rfc3030_no_binary_without_binarymime_and_chunking(ehlo: bytes) -> None:
+    """RFC 3030 §3: without BINARYMIME the sender "MUST NOT, under any circumstances,
+    send binary data", and BINARYMIME can only be used with CHUNKING: refused
+    before MAIL, nothing sent."""
+    binary = b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\r\x02\n"
+    with fake_smtp(ehlo=ehlo) as srv:
+        with blocking_client(srv.port) as c, pytest.raises(NotSupportedError, match=r"CHUNKING"):
+            c.send_message(binary, sender=SENDER, recipients=[RECIPIENT], binarymime=True)
+        srv.wait()
+    assert [line.split()[0] for line in srv.commands] == [b"EHLO", b"QUIT"]

@@ -524,3 +524,88 @@ def test_rfc3030_no_binary_without_binarymime_and_chunking(ehlo: bytes) -> None:
             c.send_message(binary, sender=SENDER, recipients=[RECIPIENT], binarymime=True)
         srv.wait()
     assert [line.split()[0] for line in srv.commands] == [b"EHLO", b"QUIT"]
+
+
+# ------------------------------------------------------------------ RFC 3461
+
+EHLO_DSN = b"250-mx.test\r\n250 DSN\r\n"
+
+
+def test_rfc3461_dsn_parameters_on_the_wire() -> None:
+    """RFC 3461 §4.1-§4.5: NOTIFY on each RCPT, ORCPT naming the RCPT TO address as
+    ``rfc822;`` xtext, RET and ENVID once each on MAIL."""
+    with fake_smtp(ehlo=EHLO_DSN) as srv:
+        with blocking_client(srv.port) as c:
+            c.send_message(
+                MESSAGE,
+                sender=SENDER,
+                recipients=[RECIPIENT, "carol+x=y@example.test"],
+                ret="hdrs",
+                envid="e1",
+                notify=("SUCCESS", "FAILURE"),
+                orcpt=True,
+            )
+        srv.wait()
+    envelope = [line for line in srv.commands if line[:4] in (b"MAIL", b"RCPT")]
+    assert envelope == [
+        b"MAIL FROM:<alice@example.test> RET=HDRS ENVID=e1\r\n",
+        b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.test\r\n",
+        b"RCPT TO:<carol+x=y@example.test> NOTIFY=SUCCESS,FAILURE"
+        b" ORCPT=rfc822;carol+2Bx+3Dy@example.test\r\n",
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 3461 §4.1: NOTIFY is NEVER alone or a list of SUCCESS, FAILURE, DELAY; §4.3: RET "
+        "is FULL or HDRS. send_message writes RET=BOGUS, NOTIFY=NEVER,SUCCESS and "
+        "NOTIFY=SOMETIMES as given (they are only checked for line breaks and spaces)"
+    ),
+)
+@pytest.mark.parametrize(
+    "options",
+    [{"ret": "BOGUS"}, {"notify": ("NEVER", "SUCCESS")}, {"notify": ("SOMETIMES",)}],
+    ids=["ret", "never-with-others", "unknown-notify"],
+)
+def test_rfc3461_invalid_dsn_values_are_refused(options: dict[str, Any]) -> None:
+    with fake_smtp(ehlo=EHLO_DSN) as srv:
+        with blocking_client(srv.port) as c, pytest.raises(ValueError):
+            c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT], **options)
+        srv.wait()
+    assert not [line for line in srv.commands if line.startswith(b"MAIL")]
+
+
+# ------------------------------------------------------------------ RFC 6531
+
+
+def test_rfc6531_no_utf8_header_to_a_server_without_smtputf8() -> None:
+    """RFC 6531 §3.2 / §3.5: without SMTPUTF8 on the server, a message with raw UTF-8
+    header fields (RFC 6532) is not transmitted; refused before MAIL, even when the
+    server offers 8BITMIME (which is about bodies, not headers)."""
+    raw = "From: alice@example.test\r\nSubject: Grüße\r\n\r\nhi\r\n".encode()
+    with fake_smtp(ehlo=b"250-mx.test\r\n250 8BITMIME\r\n") as srv:
+        with blocking_client(srv.port) as c, pytest.raises(NotSupportedError, match="SMTPUTF8"):
+            c.send_message(raw, sender=SENDER, recipients=[RECIPIENT])
+        srv.wait()
+    assert [line.split()[0] for line in srv.commands] == [b"EHLO", b"QUIT"]
+
+
+# ------------------------------------------------------------------ RFC 8689
+
+
+def test_rfc8689_requiretls_needs_the_keyword_even_inside_tls() -> None:
+    """RFC 8689 §2 / §4.3: the option is used only when the server advertises
+    REQUIRETLS (after TLS); inside TLS without the keyword the message is refused
+    before MAIL."""
+    pki = make_pki()
+    with fake_smtp(
+        ehlo=b"250-mx.test\r\n250 8BITMIME\r\n", tls_context=pki.server_context(), implicit_tls=True
+    ) as srv:
+        with (
+            blocking_client(srv.port, tls=TLSMode.IMPLICIT, ssl_context=pki.client_context()) as c,
+            pytest.raises(NotSupportedError, match="REQUIRETLS"),
+        ):
+            c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT], requiretls=True)
+        srv.wait()
+    assert [line.split()[0] for line in srv.commands] == [b"EHLO", b"QUIT"]

@@ -5,9 +5,14 @@ are cut back into commands (tag, verb, and the pieces between synchronizing
 literals) and sent through a new :class:`~mailwire.imap.connection.Connection`
 exactly as recorded, so the core checks each is legal in its state and
 pairs every completion with its command by tag. The server's bytes are fed
-to the core, and every event it yields is a step with the state before and
-after, what it answers, and the RFC section. A learner can print the steps
-or pause at each one (``mailwire replay FILE --step``).
+to the core, and every event it yields is a step with the server bytes it
+came from (a response with literals: its lines and the literal octets), the
+state before and after, what it answers, and the RFC section. A learner can
+print the steps or pause at each one (``mailwire replay FILE --step``).
+
+Server bytes the recording did not keep (a redacted span, or data dropped
+past ``max_data_bytes``) cannot be fed to the core; they are a step of their
+own that says the replay is no longer exact, and the replay goes on.
 
 Secrets stay secret: a redacted span comes back as ``*`` of the same length,
 so literal sizes still add up, and the step shows it redacted.
@@ -40,7 +45,8 @@ class ReplayStep:
 
     Attributes:
         direction: who sent the bytes (``LOCAL`` for notes).
-        wire: the recorded bytes of this step (redacted spans as ``*``).
+        wire: the recorded bytes of this step (redacted spans as ``*``);
+            for a server response, all of it: its lines and its literals.
         event: the response the core yielded, or the command sent, if any.
         before, after: the core's state around the step.
         explanation: what it means, with the RFC section.
@@ -58,10 +64,20 @@ class ReplayStep:
     def __str__(self) -> str:
         who = {Direction.CLIENT: "C", Direction.SERVER: "S", Direction.LOCAL: "-"}[self.direction]
         marker = f"{who}*" if self.tls else who
-        text = self.wire.decode("utf-8", "replace").rstrip("\r\n")
         if not self.wire:
             return f"{marker}  {self.explanation}"
-        return f"{marker}: {text[:200]}\n   {self.explanation}"
+        return f"{marker}: {_shown(self.wire)}\n   {self.explanation}"
+
+
+_SHOWN = 200  # characters of a step's bytes printed; a long literal is cut
+
+
+def _shown(wire: bytes) -> str:
+    """The step's bytes for display: cut after ``_SHOWN`` characters, saying so."""
+    text = wire.decode("utf-8", "replace").rstrip("\r\n")
+    if len(text) <= _SHOWN:
+        return text
+    return f"{text[:_SHOWN]} ... ({len(wire)} bytes in all)"
 
 
 @dataclasses.dataclass
@@ -124,6 +140,7 @@ class _Player:
         self.pending: list[bytes] = []  # later pieces of the last command, awaiting '+'
         self.received = bytearray()  # client bytes recorded, not yet matched
         self.verbs: dict[str, str] = {}  # tag -> verb, for the explanations
+        self.unshown = bytearray()  # server octets fed, not yet in a step
 
     def client_steps(self, data: bytes, tls: bool) -> Iterator[ReplayStep]:
         conn = self.conn
@@ -184,7 +201,9 @@ class _Player:
         conn = self.conn
         if conn.error is not None:
             return
-        conn.receive_data(b"" if eof else data)
+        if data or eof:
+            conn.receive_data(b"" if eof else data)
+        self.unshown += data
         while True:
             before = conn.state
             try:
@@ -219,7 +238,25 @@ class _Player:
                 verb = self.verbs.get(conn.last_tag, "?")
                 owner = InFlight(conn.last_tag, None, verb, False, collections.deque())
             text = describe(event, owner, before, conn.state)
-            yield ReplayStep(Direction.SERVER, b"", event, before, conn.state, text, tls)
+            yield ReplayStep(Direction.SERVER, self._taken(), event, before, conn.state, text, tls)
+
+    def _taken(self) -> bytes:
+        """The octets the core consumed for the event it just yielded.
+
+        The reader takes one line or one literal at a time and never looks
+        past the end of a response, so what left the buffer since the last
+        event is exactly this event's bytes.
+        """
+        count = len(self.unshown) - self.conn.buffered
+        wire = bytes(self.unshown[:count])
+        del self.unshown[:count]
+        return wire
+
+    def dropped_step(self, size: int, tls: bool) -> ReplayStep:
+        """A server record whose bytes were not kept: not fed, and said so."""
+        state = self.conn.state
+        note = f"{size} bytes the recording did not keep: the replay is not exact"
+        return ReplayStep(Direction.SERVER, b"", None, state, state, note, tls)
 
 
 def replay(transcript: Transcript) -> Iterator[ReplayStep]:
@@ -238,7 +275,10 @@ def replay(transcript: Transcript) -> Iterator[ReplayStep]:
             data = record.data if record.data or not record.sensitive else b"*" * record.size
             yield from player.client_steps(data, record.tls)
         elif record.kind is Kind.DATA and record.direction is Direction.SERVER:
-            yield from player.server_steps(record.data, record.tls)
+            if record.data or not record.size:
+                yield from player.server_steps(record.data, record.tls)
+            else:  # b"" would read as the end of the stream
+                yield player.dropped_step(record.size, record.tls)
         elif record.kind is Kind.TLS and (record.note or "").startswith("TLS established"):
             before = player.conn.state
             if before is State.TLS_HANDSHAKE:

@@ -122,6 +122,7 @@ class ClientBase:
         self.pipeline_window = pipeline_window
         self.limits = limits
         self.transcript = transcript if transcript is not None else Transcript()
+        self.transcript.protocol = self._protocol
         self.connection = Connection(
             limits=limits,
             tls_active=self.tls is TLSMode.IMPLICIT,

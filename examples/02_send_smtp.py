@@ -7,7 +7,8 @@ The message goes from your account to itself (settings.ADDRESS), so examples
 every line that crossed the wire, with the seconds since the start:
 
 - ``S: 220 ...`` the greeting, then ``C: EHLO``: the server lists its
-  extensions (RFC 5321 §4.1.1.1); AUTH is not among them yet;
+  extensions (RFC 5321 §4.1.1.1); AUTH is not among them yet (a careful
+  server offers it only inside TLS);
 - ``C: STARTTLS`` then ``C*:``/``S*:`` lines: the star means "inside TLS";
   the client says EHLO again, because everything said before TLS is
   forgotten (RFC 3207 §4.2), and now AUTH is offered;

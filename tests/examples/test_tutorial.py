@@ -63,8 +63,8 @@ def run_blocks(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
-) -> list[str]:
-    """Run every block in one namespace; return what each printed."""
+) -> tuple[list[str], dict[str, Any]]:
+    """Run every block in one namespace; return what each printed, and the namespace."""
     for name in [k for k in os.environ if k.startswith("MAILWIRE_")]:
         monkeypatch.delenv(name)
     env = lab_env(postfix_lab.dovecot, postfix_lab)
@@ -83,7 +83,7 @@ def run_blocks(
             postfix_lab.dovecot.wait_for_message(ALICE, "Sent the MailKit way")
         exec(compile(code, f"{TUTORIAL}:block{number}", "exec"), namespace)
         outputs.append(capsys.readouterr().out)
-    return outputs
+    return outputs, namespace
 
 
 def test_every_block_runs_against_the_lab(
@@ -92,7 +92,7 @@ def test_every_block_runs_against_the_lab(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    out = run_blocks(postfix_lab, monkeypatch, capsys, tmp_path)
+    out, namespace = run_blocks(postfix_lab, monkeypatch, capsys, tmp_path)
     everything = "".join(out)
     assert [form for form, text in SECRETS.items() if text in everything] == []
     dovecot = postfix_lab.dovecot
@@ -169,6 +169,20 @@ def test_every_block_runs_against_the_lab(
     course = dovecot.maildir(ALICE) / ".Course"
     files = [*course.glob("cur/*"), *course.glob("new/*")]
     assert any(b"Subject: Filed with IMAP" in path.read_bytes() for path in files)
+
+    # What section 7 says its transcript shows.
+    session = namespace["mail"].transcript.render()
+    for line in ("C: A1 STARTTLS", "C*: A2 CAPABILITY", 'C*: A4 LIST "" "*"', "S*: A4 OK"):
+        assert f"\n{line}" in session, line
+    assert re.search(r"\nC\*: A3 LOGIN alice <redacted \d+ bytes>\n", session)
+    # The rendering writes a backslash as \\; Dovecot offers LITERAL+, hence {N+}.
+    assert re.search(r"\nC\*: A\d+ APPEND INBOX \(\\\\Seen\) \{\d+\+\}\n", session), session
+    for command in ("UID SEARCH SUBJECT", "UID FETCH", "(ENVELOPE FLAGS)", "UID MOVE"):
+        assert re.search(rf"\nC\*: A\d+ .*{re.escape(command)}", session), command
+    # What section 6 says crossed the wire.
+    pop_session = namespace["box"].transcript.render()
+    for command in ("STAT", "LIST", "UIDL", "TOP \\d+ 0", "RETR \\d+"):
+        assert re.search(rf"\nC\*: {command}\n", pop_session), command
 
     # 7, asyncio.
     assert re.search(r"^INBOX holds \d+ messages$", aio, re.MULTILINE)

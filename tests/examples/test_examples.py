@@ -179,6 +179,11 @@ def test_02_send_smtp(tmp_path: Path, postfix_lab: PostfixLab) -> None:
     assert re.search(r"C\*: AUTH \S+ <redacted \d+ bytes>", transcript)
     assert re.search(r"C\*: MAIL FROM:<alice@example\.test>", transcript)
     assert "S*: 221" in transcript
+    # What the docstring points out: AUTH offered only inside TLS, after a second EHLO.
+    greeting = transcript.index("# mailwire annotated transcript")
+    before_tls, after_tls = transcript[greeting:].split("C: STARTTLS", 1)
+    assert "AUTH" not in before_tls
+    assert re.search(r"C\*: EHLO .*\n(?:.*\n)*?.*S\*: 250[- ]AUTH ", after_tls)
     stored = postfix_lab.dovecot.wait_for_message(ALICE, subject)
     assert b"Sent by examples/02_send_smtp.py" in stored
 

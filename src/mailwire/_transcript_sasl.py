@@ -41,7 +41,6 @@ import re
 __all__ = ["SaslNotes", "is_loopback"]
 
 _AUTH = re.compile(rb"^(?:[^ ]+ )?(?:AUTH|AUTHENTICATE) ([A-Za-z0-9_-]+)(?: |\r?\n|$)", re.I)
-_PEER = re.compile(r"\(([^()]*)\)\s*$")
 
 
 def is_loopback(peer: str) -> bool:
@@ -59,12 +58,6 @@ def is_loopback(peer: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback
-
-
-def peer_of(connect_note: str) -> str | None:
-    """The peer address in a connect note (``connected to h:p (ADDRESS:PORT)``)."""
-    match = _PEER.search(connect_note)
-    return match[1] if match else None
 
 
 def _masked(size: int) -> str:

@@ -236,11 +236,16 @@ class Transcript:
         return record
 
     def _connected(self, note: str | None) -> None:
-        from mailwire._transcript_sasl import SaslNotes, is_loopback, peer_of
+        # The drivers write "connected to HOST:PORT (ADDRESS:PORT)".
+        text = (note or "").rstrip()
+        opening = text.rfind("(")
+        self.peer = text[opening + 1 : -1] if opening != -1 and text.endswith(")") else None
+        self._sasl = None
+        if self.reveal_sasl_on_loopback and self.peer is not None:
+            from mailwire._transcript_sasl import SaslNotes, is_loopback
 
-        self.peer = peer_of(note) if note else None
-        on = self.reveal_sasl_on_loopback and self.peer is not None and is_loopback(self.peer)
-        self._sasl = SaslNotes() if on else None
+            if is_loopback(self.peer):
+                self._sasl = SaslNotes()
 
     @property
     def sasl_decoded(self) -> bool:

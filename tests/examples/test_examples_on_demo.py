@@ -118,7 +118,9 @@ def test_every_example_runs_against_the_demo_lab(tmp_path: Path) -> None:
         elif secrets_in(output):
             failures.append(f"the tutorial printed {secrets_in(output)}")
     finally:
-        proc.send_signal(signal.SIGINT)  # how --keep ends
+        # --keep runs until Ctrl-C; SIGTERM ends it the same way, and unlike SIGINT
+        # it is not ignored when the tests themselves run as a background job.
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:

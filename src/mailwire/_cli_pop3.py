@@ -75,6 +75,9 @@ def run_pop3(args: argparse.Namespace) -> int:
     from mailwire.pop3 import Client
     from mailwire.tls import TLSMode
 
+    if args.user is None:  # every action needs the TRANSACTION state (RFC 1939 §5)
+        print(f"{PROG}: give --user: every action needs a login", file=sys.stderr)
+        return EXIT["usage"]
     try:
         secret = password(args)
         context = ssl_context(args)
@@ -94,10 +97,9 @@ def run_pop3(args: argparse.Namespace) -> int:
 
     def session(phase: Phase) -> list[str]:
         client.connect()
-        if args.user is not None:
-            phase.name = "auth"
-            mechanisms = [args.mechanism] if args.mechanism else None
-            client.login(args.user, secret, mechanisms=mechanisms)
+        phase.name = "auth"
+        mechanisms = [args.mechanism] if args.mechanism else None
+        client.login(args.user, secret, mechanisms=mechanisms)
         phase.name = "message"
         lines = _act(client, args)
         phase.name = "protocol"

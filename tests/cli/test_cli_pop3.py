@@ -252,3 +252,10 @@ def test_show_sasl_on_loopback(dovecot_lab: DovecotLab, seeded: Callable[..., li
     hidden = run("pop3", *args, "--mechanism", "PLAIN", "stat", env=ENV)
     assert hidden.returncode == EXIT["ok"], hidden.stderr
     assert "# event: SASL" not in hidden.stdout  # only when asked
+
+
+def test_user_is_required(dovecot_lab: DovecotLab) -> None:
+    result = run("pop3", *server_args(dovecot_lab, dovecot_lab.pop3s_port, None), "list")
+    assert result.returncode == EXIT["usage"]
+    assert "--user" in result.stderr
+    assert result.stdout == ""

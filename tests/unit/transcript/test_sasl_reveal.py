@@ -163,6 +163,7 @@ def test_loopback_decodes_and_never_shows_a_secret(
     protocol: str, mechanism: str, peer: str
 ) -> None:
     t = record(protocol, mechanism, peer)
+    assert t.peer == peer
     assert t.sasl_decoded
     assert notes(t), "decoded notes expected on loopback"
     _, secrets = exchange(mechanism)

@@ -22,12 +22,20 @@ from mailwire.transcript import Transcript, use_color
 
 __all__ = [
     "EXIT",
+    "Missing",
+    "Phase",
     "add_connection_args",
+    "add_mechanism_arg",
     "add_output_args",
+    "color_for",
     "failed_phase",
     "make_transcript",
+    "message_lines",
     "password",
+    "printable",
     "report",
+    "run_session",
+    "show",
     "ssl_context",
     "write_exchange",
 ]
@@ -198,23 +206,31 @@ def failed_phase(exc: BaseException, phase: str) -> str:
 
 
 def report(prog: str, phase: str, exc: BaseException) -> int:
-    """Print why ``prog`` failed in ``phase`` on stderr; return the exit status."""
-    print(f"{prog}: {phase} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    """Print why ``prog`` failed in ``phase`` on stderr; return the exit status.
+
+    The error text may quote the server, so it is escaped like a result.
+    """
+    print(f"{prog}: {phase} failed: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
     return EXIT[phase]
 
 
 _CONTROL = re.compile(r"[^\x20-\x7e]")
 
 
-def show(text: str) -> None:
-    """Print one result line with control, bidi and invalid bytes escaped (S41).
+def printable(text: str) -> str:
+    """``text`` with control, bidi and invalid bytes escaped (S41).
 
     Unlike the transcript syntax, a backslash stays as it is (``\\Seen``):
     a result is for reading, not for loading back.
     """
     from mailwire._transcript_escape import _escape_char
 
-    print(_CONTROL.sub(_escape_char, text))
+    return _CONTROL.sub(_escape_char, text)
+
+
+def show(text: str) -> None:
+    """Print one result line, escaped with :func:`printable`."""
+    print(printable(text))
 
 
 def add_mechanism_arg(parser: argparse.ArgumentParser, extra: str = "") -> None:

@@ -7,7 +7,8 @@ import pathlib
 
 import pytest
 
-from mailwire._cli_common import write_exchange
+from mailwire._cli_common import EXIT as COMMON_EXIT
+from mailwire._cli_common import message_lines, report, show, write_exchange
 from mailwire.cli import EXIT
 from mailwire.transcript import Kind, Transcript
 from tests.cli.cli_support import PASSWORD_VAR, assert_no_secret, run
@@ -92,3 +93,16 @@ def test_show_sasl_elsewhere_says_why_nothing_is_decoded(
     local.add(Kind.CONNECT, note="connected to localhost:587 (127.0.0.1:587)")
     write_exchange(local, args)
     assert capsys.readouterr().err == ""
+
+
+def test_server_text_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    # S41: a result line or an error quoting the server is escaped before printing.
+    hostile = "NO \x1b]0;owned\x07 gone\u202e \x9b2J"
+    assert report("mailwire imap", "mailbox", Exception(hostile)) == COMMON_EXIT["mailbox"]
+    for line in message_lines(b"Subject: \x1b[2J\xff\r\nbody\r\n", None):
+        show(line)
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert not any(char in text for char in "\x1b\x07\u202e\x9b\udcff")
+    assert "\\x1b]0;owned\\x07 gone\\u202e \\u009b2J" in err
+    assert out == "Subject: \\x1b[2J\\xff\nbody\n"

@@ -282,8 +282,10 @@ def run_imap(args: argparse.Namespace) -> int:
         if args.action == "append":
             with open(args.file, "rb") as file:
                 message = file.read()
-        if args.action == "search":
-            criteria(args.criteria)
+        if args.action == "search":  # refused before connecting (S16)
+            from mailwire.imap.search import compile_criteria
+
+            compile_criteria(criteria(args.criteria))
     except (OSError, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT["input"]

@@ -146,9 +146,10 @@ def test_search_criteria_refused_before_sending(dovecot_lab: DovecotLab, mailbox
     result = imap(dovecot_lab, "search", mailbox, "SINCE", "2026-02-31")
     assert result.returncode == EXIT["input"]
     assert result.stdout == ""  # nothing connected
-    bad_key = imap(dovecot_lab, "search", mailbox, "NOSUCHKEY")
-    assert bad_key.returncode == EXIT["input"]
-    assert not any("SEARCH" in line for line in client_lines(bad_key.stdout))
+    for words in (["NOSUCHKEY"], ["FROM"], ["SUBJECT", "a\r\nA9 DELETE INBOX"]):
+        refused = imap(dovecot_lab, "search", mailbox, *words)
+        assert refused.returncode == EXIT["input"], words
+        assert refused.stdout == ""
 
 
 def test_fetch(dovecot_lab: DovecotLab, mailbox: str, tmp_path: pathlib.Path) -> None:

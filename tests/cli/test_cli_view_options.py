@@ -7,7 +7,6 @@ import pathlib
 
 import pytest
 
-from mailwire._cli_common import EXIT as COMMON_EXIT
 from mailwire._cli_common import message_lines, report, show, write_exchange
 from mailwire.cli import EXIT
 from mailwire.transcript import Kind, Transcript
@@ -98,7 +97,7 @@ def test_show_sasl_elsewhere_says_why_nothing_is_decoded(
 def test_server_text_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     # S41: a result line or an error quoting the server is escaped before printing.
     hostile = "NO \x1b]0;owned\x07 gone\u202e \x9b2J"
-    assert report("mailwire imap", "mailbox", Exception(hostile)) == COMMON_EXIT["mailbox"]
+    assert report("mailwire imap", "mailbox", Exception(hostile)) == EXIT["mailbox"]
     for line in message_lines(b"Subject: \x1b[2J\xff\r\nbody\r\n", None):
         show(line)
     out, err = capsys.readouterr()

@@ -7,8 +7,8 @@ DIRECTORY defaults to a new temporary directory (its name is printed).
 Each message is written to DIRECTORY/tmp, flushed to disk (fsync), then
 moved to DIRECTORY/new; only then, with --delete, is its DELE sent. And
 DELE only marks: the server removes marked messages when QUIT succeeds
-(RFC 1939 §6). So a crash or a cut connection at any point leaves every
-message either on the server or on your disk, never on neither.
+(RFC 1939 §6). So a crash or a cut connection at any point leaves each
+message on the server, on your disk, or on both: never lost.
 
 Without --delete the messages stay on the server (run it twice and you get
 two copies: a real client would remember the unique ids, see example 04).

@@ -42,21 +42,21 @@ tokens, SCRAM proofs and CRAM-MD5 digests never. Elsewhere the payloads stay
 
 Exit status (``EXIT``), by the phase that failed:
 
-==========  ====  ==========================================================
-ok          0     every step worked
-usage       2     the command line was wrong (argparse)
-connect     3     no connection, or no greeting
-tls         4     the certificate was refused, TLS could not be set up
-auth        5     the login was refused or could not be tried safely
-envelope    6     ``send``: MAIL FROM or RCPT TO refused
-data        7     ``send``: the message content refused
-unknown     8     ``send``: lost after the end of data; delivery unknown
-protocol    9     the session broke (unexpected reply, lost connection)
-input       10    a password, file or argument could not be used; nothing sent
-mailbox     11    ``imap``: the mailbox (or ``move``'s destination) refused
-message     12    ``pop3``/``imap``: the message is not there or was refused
-interrupted 130   Ctrl-C (``imap idle`` ends cleanly at Ctrl-C and exits 0)
-==========  ====  ==========================================================
+===========  ====  ==========================================================
+ok           0     every step worked
+usage        2     the command line was wrong (argparse)
+connect      3     no connection, or no greeting
+tls          4     the certificate was refused, TLS could not be set up
+auth         5     the login was refused or could not be tried safely
+envelope     6     ``send``: MAIL FROM or RCPT TO refused
+data         7     ``send``: the message content refused
+unknown      8     ``send``: lost after the end of data; delivery unknown
+protocol     9     the session broke (unexpected reply, lost connection)
+input        10    a password, file or argument could not be used
+mailbox      11    ``imap``: the mailbox (or ``move``'s destination) refused
+message      12    ``pop3``/``imap``: the message is not there or was refused
+interrupted  130   Ctrl-C (``imap idle`` ends cleanly at Ctrl-C and exits 0)
+===========  ====  ==========================================================
 """
 
 from __future__ import annotations

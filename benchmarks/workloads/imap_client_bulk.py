@@ -11,23 +11,34 @@ call logs in, selects, downloads every body and logs out:
   counting sink, chunk by chunk (peak memory stays flat);
 - ``mailwire pipelined``: one ``UID FETCH n`` per message, all sent before
   the replies are read (``Client.pipeline``, RFC 9051 §5.5);
+- ``mailwire sinks, own process``: the sinks row in a fresh interpreter,
+  which reports its peak RSS (``VmHWM``) before and after the download;
 - ``floor: recv_into``: one socket, the command written by hand, the reply
   read with ``recv_into`` into one buffer until the tagged OK: what the
-  machine allows.
+  machine allows when every body is kept (the first touch of 1 GB of fresh
+  memory is most of it: imaplib and the in-memory row pay it too);
+- ``floor: recv_into, nothing kept``: the same reply read with ``recv_into``
+  into one reused 1 MiB buffer, each literal skipped by its size: what the
+  machine allows when bodies go to sinks.
 
 Checked: every implementation got N bodies of the right size whose first and
-last bytes match. Goal: mailwire sinks >= 1.7x imaplib, peak under 32 MiB.
+last bytes match. Goal: mailwire sinks >= 1.7x imaplib, peak RSS under 32 MiB.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import imaplib
+import json
+import os
 import re
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Options, Unavailable, Workload
+from benchmarks.harness import Measurement, Options, Unavailable, Workload
 from benchmarks.replay_server import ReplayServer, Rule, imap_command
 
 GREETING = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] replay ready\r\n"
@@ -222,6 +233,136 @@ def floor_recv_into(fixture: Fixture) -> list[tuple[int, int, bytes]]:
     return summary(out)
 
 
+class _Reader:
+    """Lines and literals over one reused buffer, read with ``recv_into``."""
+
+    def __init__(self, sock: socket.socket, size: int = 1 << 20) -> None:
+        self.sock = sock
+        self.buf = bytearray(size)
+        self.view = memoryview(self.buf)
+        self.start = self.end = 0
+
+    def _fill(self) -> None:
+        if self.start == self.end:
+            self.start = self.end = 0
+        elif self.start:
+            kept = self.end - self.start
+            self.buf[:kept] = self.view[self.start : self.end]
+            self.start, self.end = 0, kept
+        n = self.sock.recv_into(self.view[self.end :])
+        if not n:
+            raise ConnectionError("closed")
+        self.end += n
+
+    def line(self) -> bytes:
+        while (lf := self.buf.find(b"\n", self.start, self.end)) < 0:
+            self._fill()
+        out = bytes(self.view[self.start : lf + 1])
+        self.start = lf + 1
+        return out
+
+    def skip(self, n: int) -> bytes:
+        """Pass over ``n`` octets; their first and last 8."""
+        head = tail = b""
+        while n:
+            if self.start == self.end:
+                self._fill()
+            take = min(n, self.end - self.start)
+            piece = self.view[self.start : self.start + take]
+            if len(head) < 8:
+                head = (head + bytes(piece[:8]))[:8]
+            tail = (tail + bytes(piece[-8:]))[-8:]
+            self.start += take
+            n -= take
+        return head + tail
+
+
+def floor_recv_into_discard(fixture: Fixture) -> list[tuple[int, int, bytes]]:
+    """One 1 MiB buffer, reused: each literal skipped by its declared size."""
+    sock = socket.create_connection(fixture.address)
+    reader = _Reader(sock)
+    reader.line()
+    for tag, command in ((b"a", b"LOGIN user password"), (b"b", b"SELECT INBOX")):
+        sock.sendall(tag + b" " + command + b"\r\n")
+        while not reader.line().startswith(tag + b" "):
+            pass
+    sock.sendall(b"c UID FETCH 1:%d (BODY.PEEK[])\r\n" % fixture.count)
+    header = re.compile(rb"\* \d+ FETCH \(UID (\d+) BODY\[\] \{(\d+)\}\r\n")
+    out = []
+    while (line := reader.line()).startswith(b"* "):
+        match = header.match(line)
+        assert match is not None, line
+        size = int(match[2])
+        out.append((int(match[1]), size, reader.skip(size)))
+        reader.line()  # ")\r\n"
+    sock.sendall(b"d LOGOUT\r\n")
+    sock.close()
+    return summary(out)
+
+
+_CHILD = r"""
+import json, sys, time
+def peak_kib():
+    # VmHWM: this process's own high-water mark (ru_maxrss would carry the
+    # parent's across fork + exec on Linux).
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+from mailwire import TLSMode
+from mailwire.imap.client import Client
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+found = []
+class Counter:
+    def __init__(self, uid):
+        self.uid, self.size, self.head, self.tail = uid, 0, b"", b""
+    def write(self, data):
+        if len(self.head) < 8:
+            self.head = (self.head + data[:8])[:8]
+        self.tail = (self.tail + data[-8:])[-8:]
+        self.size += len(data)
+    def close(self):
+        found.append((self.uid, self.size, (self.head + self.tail).hex()))
+client = Client(host, port, tls=TLSMode.PLAIN, allow_plaintext_auth=True)
+client.connect()
+client.login("user", "password")
+client.select("INBOX")
+before = peak_kib()
+t0 = time.perf_counter_ns()
+client.fetch("1:%d" % count, ["BODY.PEEK[]"], sink=lambda uid, section: Counter(uid))
+ns = time.perf_counter_ns() - t0
+peak = peak_kib()
+client.logout()
+print(json.dumps({"ns": ns, "before_kib": before, "peak_kib": peak, "found": found}))
+"""
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def with_mailwire_sinks_child(fixture: Fixture) -> Measurement:
+    """The sinks row in a fresh process: FETCH timed alone, peak RSS reported."""
+    if not os.path.exists("/proc/self/status"):
+        raise Unavailable("peak RSS is read from /proc/self/status (Linux)")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    host, port = fixture.address
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, host, str(port), str(fixture.count)],
+        capture_output=True,
+        check=True,
+        env=env,
+        timeout=1200,
+    )
+    report = json.loads(done.stdout)
+    found = [(uid, size, bytes.fromhex(digest)) for uid, size, digest in report["found"]]
+    extra = {
+        "RSS before MiB": report["before_kib"] / 1024,
+        "peak RSS MiB": report["peak_kib"] / 1024,
+    }
+    return Measurement(report["ns"], summary(found), extra)
+
+
 def check(fixture: Fixture, result: list[tuple[int, int, bytes]]) -> bool:
     want = [(n, fixture.size, _digest(fixture.body)) for n in range(1, fixture.count + 1)]
     return result == want
@@ -235,7 +376,9 @@ WORKLOAD = Workload(
         "mailwire": with_mailwire,
         "mailwire sinks": with_mailwire_sinks,
         "mailwire pipelined": with_mailwire_pipelined,
+        "mailwire sinks, own process": with_mailwire_sinks_child,
         "floor: recv_into": floor_recv_into,
+        "floor: recv_into, nothing kept": floor_recv_into_discard,
     },
     baseline="imaplib",
     check=check,

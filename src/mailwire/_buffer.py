@@ -17,6 +17,17 @@ Two properties matter for hostile servers:
   line that arrives one byte at a time costs O(n), not O(n^2) (the rescanning
   bug lettre fixed in its PR 1143).
 
+Large literals cost one copy at most (the IMAP bulk FETCH, issue 6):
+
+- *In place.* ``read_exact(n, allocate=True)``, for a size that already
+  passed its limit check, sets ``n`` octets aside at once (an
+  :class:`io.BytesIO` sized once, whose ``getvalue()`` then hands out that
+  very buffer as ``bytes``); :meth:`receive_view` offers the missing part of
+  it so the driver can ``recv_into`` it, and :meth:`filled` records the count.
+- *As received.* While :meth:`read_upto` streams a literal to a sink, a chunk
+  that arrives whole is handed on as the same object, and reads straight
+  from the socket go into one reused scratch buffer, cut into chunks.
+
 Lines are split at LF and handed out *with* their terminator, CRLF or bare LF,
 so that the protocol layer decides what a bare LF means (RFC 5321 §2.3.8 says
 CRLF only; servers in the wild sometimes differ) and a dot-unstuffed message
@@ -24,6 +35,8 @@ can be given back byte for byte.
 """
 
 from __future__ import annotations
+
+import io
 
 from mailwire.errors import LineTooLong
 from mailwire.limits import DEFAULT_LIMITS, Limits
@@ -41,7 +54,21 @@ class ReceiveBuffer:
             shorter ``max_reply_line_length``).
     """
 
-    __slots__ = ("_chunk", "_data", "_eof", "_exact", "_max_line", "_scan", "_wanted")
+    __slots__ = (
+        "_chunk",
+        "_data",
+        "_direct",
+        "_eof",
+        "_exact",
+        "_filled",
+        "_max_line",
+        "_scan",
+        "_scratch",
+        "_streaming",
+        "_target",
+        "_target_size",
+        "_wanted",
+    )
 
     def __init__(
         self, limits: Limits = DEFAULT_LIMITS, *, max_line_length: int | None = None
@@ -59,15 +86,30 @@ class ReceiveBuffer:
         # Whether that reader wants an exact count (a literal whose size was
         # already checked against the limits), not a line.
         self._exact = False
+        # Whether that reader streams (read_upto): reads stay one chunk long,
+        # so that each chunk received can be handed on whole.
+        self._streaming = False
+        # One received chunk kept as it came, while an exact or streaming
+        # reader waits and nothing else is buffered: handed out whole, with
+        # no copy (bytes), or in chunks (a view of _scratch, where the driver
+        # read it). Only ever set while _data is empty.
+        self._direct: bytes | memoryview = b""
+        # Reused for the reads of a streamed literal (see receive_view).
+        self._scratch: bytearray | None = None
+        # A literal being filled in place (read_exact(..., allocate=True)):
+        # _filled of its _target_size octets have arrived.
+        self._target: io.BytesIO | None = None
+        self._target_size = 0
+        self._filled = 0
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._data) + len(self._direct)
 
     def __bool__(self) -> bool:
-        return bool(self._data)
+        return bool(self._data) or bool(self._direct)
 
     def __repr__(self) -> str:
-        return f"<ReceiveBuffer {len(self._data)} bytes{' eof' if self._eof else ''}>"
+        return f"<ReceiveBuffer {len(self)} bytes{' eof' if self._eof else ''}>"
 
     @property
     def eof(self) -> bool:
@@ -90,7 +132,90 @@ class ReceiveBuffer:
             return
         if self._eof:
             raise ValueError("data fed after end of stream")
+        if self._target is not None:
+            data = self._fill_target(data)
+            if not data:
+                return
+        if self._direct:
+            self._settle()
+        elif self._exact and not self._data and len(data) <= (self._wanted or 0):
+            # Everything of it belongs to the literal being read: keep the
+            # object itself, the reader takes it whole.
+            self._direct = data
+            return
         self._data += data
+
+    def _settle(self) -> None:
+        """Move a chunk kept whole into the main buffer (before any other read)."""
+        if self._direct:
+            self._data += self._direct
+            self._direct = b""
+
+    # ------------------------------------------------- literals filled in place
+
+    def _fill_target(self, data: bytes) -> bytes:
+        """Copy what ``data`` has for the literal being filled; return the rest."""
+        target = self._target
+        assert target is not None
+        room = self._target_size - self._filled
+        if room <= 0:
+            return data
+        if len(data) <= room:
+            target.seek(self._filled)
+            target.write(data)
+            self._filled += len(data)
+            self._wanted = (room - len(data)) or None
+            return b""
+        with memoryview(data) as view:
+            target.seek(self._filled)
+            target.write(view[:room])
+            rest = bytes(view[room:])
+        self._filled += room
+        self._wanted = None
+        return rest
+
+    def receive_view(self) -> memoryview | None:
+        """Where the driver may read the next bytes straight into, or ``None``.
+
+        Offered while a literal is owed and nothing is buffered: for a literal
+        filled in place (see :meth:`read_exact`), a view of its next missing
+        octets; for one streamed with :meth:`read_upto`, a view of a scratch
+        buffer reused from read to read. Either is at most one large read
+        long and never longer than what is owed. The driver reads into it
+        (``socket.recv_into``), calls :meth:`filled` with the count and
+        releases the view before anything else is done with the buffer.
+        """
+        if self._target is not None:
+            room = self._target_size - self._filled
+            if room <= 0:
+                return None
+            start = self._filled
+            with self._target.getbuffer() as whole:
+                return whole[start : start + min(room, _BIG_READ)]
+        if not self._streaming or self._data or self._direct or not self._wanted:
+            return None
+        if self._scratch is None:
+            self._scratch = bytearray(_BIG_READ)
+        return memoryview(self._scratch)[: min(self._wanted, _BIG_READ)]
+
+    def filled(self, n: int) -> None:
+        """Record that ``n`` octets were read into the view of :meth:`receive_view`.
+
+        Raises:
+            ValueError: more octets than the literal still owes.
+        """
+        if self._target is not None:
+            room = self._target_size - self._filled
+            if not 0 <= n <= room:
+                raise ValueError(f"{n} octets filled with {room} owed")
+            self._filled += n
+            self._wanted = (room - n) or None
+            return
+        owed = self._wanted or 0
+        if self._scratch is None or self._data or self._direct or not 0 <= n <= owed:
+            raise ValueError(f"{n} octets filled with {owed} owed")
+        if n:
+            self._direct = memoryview(self._scratch)[:n]
 
     def wanted(self) -> int:
         """How many bytes the driver should read next.
@@ -101,7 +226,11 @@ class ReceiveBuffer:
         """
         if self._wanted is None:
             return self._chunk
-        if self._exact:
+        if self._streaming:
+            # A literal streamed to a sink: one chunk per read, which the
+            # sink then gets as it came.
+            return max(1, min(self._chunk, self._wanted))
+        if self._exact or self._target is not None:
             # A declared size that passed its limit check: read it in large
             # pieces (fewer system calls), still never past what is owed.
             return max(1, min(max(self._chunk, _BIG_READ), self._wanted))
@@ -118,6 +247,8 @@ class ReceiveBuffer:
             LineTooLong: the line is, or will be, longer than the limit. The
                 buffer is emptied.
         """
+        if self._direct:
+            self._settle()
         data = self._data
         end = data.find(b"\n", self._scan, self._max_line)
         if end < 0:
@@ -125,12 +256,11 @@ class ReceiveBuffer:
                 self._overflow()
             self._scan = len(data)
             self._wanted = self._max_line + 1 - len(data)
-            self._exact = False
+            self._exact = self._streaming = False
             return None
         line = bytes(data[: end + 1])
         del data[: end + 1]
-        self._scan = 0
-        self._wanted = None
+        self._owe(0)
         return line
 
     def read_lines(self) -> list[bytes]:
@@ -146,6 +276,8 @@ class ReceiveBuffer:
         Raises:
             LineTooLong: a line is, or will be, longer than the limit.
         """
+        if self._direct:
+            self._settle()
         data = self._data
         last = data.rfind(b"\n")
         if last < 0:
@@ -155,8 +287,7 @@ class ReceiveBuffer:
             return []
         block = bytes(data[: last + 1])
         del data[: last + 1]
-        self._scan = 0
-        self._wanted = None
+        self._owe(0)
         parts = block.split(b"\n")
         parts.pop()  # after the final LF
         if max(map(len, parts)) + 1 > self._max_line:
@@ -167,46 +298,113 @@ class ReceiveBuffer:
             self._overflow()
         return [part + b"\n" for part in parts]
 
-    def read_exact(self, n: int) -> bytes | None:
+    def read_exact(self, n: int, *, allocate: bool = False) -> bytes | None:
         """Take exactly ``n`` bytes, or ``None`` if fewer are buffered.
 
-        The caller checks ``n`` against its limit before calling: this method
-        never allocates more than what is already buffered.
+        Args:
+            n: the count. The caller checks it against its limit first.
+            allocate: ``n`` passed that check, so the buffer may set aside
+                ``n`` octets now and fill them in place as they arrive (by
+                :meth:`feed`, or by the driver through :meth:`receive_view`):
+                a large literal is then copied at most once, and the
+                ``bytes`` returned is that same buffer. Without it, this
+                method never allocates more than what is already buffered
+                (security.md S24). Until the literal is complete, call again
+                with the same ``n``.
         """
         if n < 0:
             raise ValueError("negative byte count")
+        if self._target is not None:
+            return self._finish_target(n)
+        direct = self._direct
+        if direct:
+            if len(direct) == n:
+                self._direct = b""
+                self._owe(0)
+                return direct if isinstance(direct, bytes) else bytes(direct)
+            self._settle()
         data = self._data
         if len(data) < n:
-            self._wanted = n - len(data)
-            self._exact = True
+            if allocate and n - len(data) >= _IN_PLACE_MIN:
+                self._start_target(n)
+                return None
+            self._owe(n - len(data))
             return None
         chunk = _take(data, n)
-        self._scan = 0
-        self._wanted = None
-        self._exact = False
+        self._owe(0)
         return chunk
 
-    def read_upto(self, n: int) -> bytes:
-        """Take at most ``n`` of the buffered bytes (possibly ``b""``).
+    def _start_target(self, n: int) -> None:
+        target = io.BytesIO()
+        # Sized once: a write at the last octet makes the buffer n long, and
+        # getvalue() later hands that buffer out as the bytes object.
+        target.seek(n - 1)
+        target.write(b"\0")
+        data = self._data
+        target.seek(0)
+        target.write(data)
+        self._filled = len(data)
+        data.clear()
+        self._target = target
+        self._target_size = n
+        self._owe(n - self._filled)
 
-        For streaming a literal or message to a sink as it arrives.
+    def _finish_target(self, n: int) -> bytes | None:
+        if n != self._target_size:
+            raise ValueError(f"{self._target_size} octets are being read, not {n}")
+        if self._filled < n:
+            self._owe(n - self._filled)
+            return None
+        target, self._target = self._target, None
+        assert target is not None
+        self._target_size = self._filled = 0
+        self._owe(0)
+        return target.getvalue()
+
+    def read_upto(self, n: int) -> bytes:
+        """Take at most one chunk of the buffered bytes, and at most ``n`` (possibly ``b""``).
+
+        For streaming a literal or message of ``n`` more octets to a sink as
+        it arrives, one chunk (``Limits.chunk_size``) at a time. A chunk
+        received while this reader waited is handed out as it came, with no
+        copy.
         """
         if n < 0:
             raise ValueError("negative byte count")
+        limit = min(n, self._chunk)
+        direct = self._direct
+        if direct:
+            if isinstance(direct, memoryview):
+                chunk = bytes(direct[:limit])
+                self._direct = direct[limit:] if len(direct) > limit else b""
+                self._owe(n - len(chunk), streaming=True)
+                return chunk
+            if len(direct) <= limit:
+                self._direct = b""
+                self._owe(n - len(direct), streaming=True)
+                return direct
+            self._settle()
         data = self._data
-        take = min(n, len(data))
+        take = min(limit, len(data))
         chunk = _take(data, take)
-        self._scan = 0
-        self._wanted = (n - take) or None
-        self._exact = self._wanted is not None
+        self._owe(n - take, streaming=True)
         return chunk
 
+    def _owe(self, n: int, *, streaming: bool = False) -> None:
+        """A reader still needs ``n`` octets (0: satisfied)."""
+        self._scan = 0
+        self._wanted = n or None
+        self._exact = bool(n)
+        self._streaming = streaming and bool(n)
+
     def read_all(self) -> bytes:
-        """Take everything buffered."""
+        """Take everything buffered (a literal being filled in place is dropped)."""
+        self._settle()
+        self._target = None
+        self._target_size = self._filled = 0
         chunk = bytes(self._data)
         self._data.clear()
-        self._scan = 0
-        self._wanted = None
+        self._owe(0)
         return chunk
 
     def _overflow(self) -> None:
@@ -221,6 +419,8 @@ class ReceiveBuffer:
 
 #: The largest read asked for while an already size-checked literal is owed.
 _BIG_READ = 1024 * 1024
+#: Literals at least this much short are filled in place when allowed.
+_IN_PLACE_MIN = 32 * 1024
 
 
 def _take(data: bytearray, n: int) -> bytes:

@@ -12,6 +12,9 @@ request            what the driver does                         sent back
 ``Send``           writes the bytes (through TLS when on)       ``None``
 ``Receive``        reads up to ``max_bytes`` (through TLS)      ``bytes``; b""
                                                                 at EOF
+``ReceiveInto``    a ``Receive`` that may read straight into    ``None`` with
+                   ``view``, setting ``count``                  ``count`` set,
+                                                                or as Receive
 ``StartTLS``       runs the TLS handshake on the open socket    ``None``
 ``Close``          closes the transport                         ``None``
 ``Deadline``       sets (or lifts) the deadline for what        ``None``
@@ -36,6 +39,7 @@ __all__ = [
     "Flow",
     "NeedData",
     "Receive",
+    "ReceiveInto",
     "Request",
     "Send",
     "StartTLS",
@@ -99,6 +103,34 @@ class Receive:
     """Read at most ``max_bytes`` (at least one byte, or b"" at end of stream)."""
 
     max_bytes: int = 65536
+
+
+class ReceiveInto(Receive):
+    """A :class:`Receive` whose bytes may go straight into ``view``.
+
+    A driver that can (a plain socket: ``recv_into``) writes into ``view``,
+    sets :attr:`count` (0 at end of stream) and answers ``None``; anything
+    that does not know this request -- a lens that transforms the bytes, such
+    as COMPRESS=DEFLATE -- sees a plain ``Receive`` of ``len(view)`` and
+    answers ``bytes`` as usual. The flow handles both answers. This saves the
+    copies of a large literal: the kernel writes it where it will stay.
+    """
+
+    __slots__ = ("count", "view")
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__(len(view))
+        self.view = view
+        self.count = 0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # The base is frozen; the driver's answer goes into ``count``.
+        if name == "max_bytes":
+            raise AttributeError("max_bytes is fixed by the view")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return f"ReceiveInto(<{len(self.view)} bytes>)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, TypeVar
 
-from mailwire._flow import Close, Deadline, Flow, Receive, Request, Send, StartTLS
+from mailwire._flow import Close, Deadline, Flow, Receive, ReceiveInto, Request, Send, StartTLS
 from mailwire.errors import (
     CommandError,
     ConnectionLost,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import ssl
 
 __all__ = [
+    "RawRecvInto",
     "Stream",
     "connect_failed",
     "connection_survives",
@@ -54,6 +55,29 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class RawRecvInto(RawRecv):
+    """A :class:`~mailwire.tls.RawRecv` the driver may answer with ``recv_into(view)``.
+
+    A driver that does sets :attr:`count` (0 at end of stream) and answers
+    ``None``; one that does not answers ``bytes`` as for any ``RawRecv``.
+    """
+
+    __slots__ = ("count", "view")
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__(len(view))
+        self.view = view
+        self.count = 0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "max_bytes":
+            raise AttributeError("max_bytes is fixed by the view")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return f"RawRecvInto(<{len(self.view)} bytes>)"
 
 
 def connection_survives(exc: BaseException) -> bool:
@@ -177,6 +201,39 @@ class Stream:
             self.transcript.add(Kind.CLOSE, Direction.SERVER, note=note)
         return data
 
+    def read_into(self, request: ReceiveInto) -> RawFlow[bytes | None]:
+        """Receive application bytes into ``request.view``; see :class:`ReceiveInto`.
+
+        Without TLS the socket writes straight into the view; with TLS the
+        decrypted bytes are copied into it. Returns ``None`` with
+        ``request.count`` set, or ``b""`` at the end of the stream.
+        """
+        view = request.view
+        if self.lens is None:
+            step = RawRecvInto(view)
+            answer = yield step
+            if answer is None:
+                count = step.count
+            else:  # a driver that answers every RawRecv with bytes
+                count = len(answer)
+                view[:count] = answer
+        else:
+            data = yield from self.lens.read(len(view))
+            count = len(data)
+            view[:count] = data
+        request.count = count
+        if not count:
+            ragged = self.lens is not None and self.lens.ragged_eof
+            note = "server closed the connection"
+            if ragged:
+                note += " (TLS ended without close_notify)"
+            self.transcript.add(Kind.CLOSE, Direction.SERVER, note=note)
+            return b""
+        # The transcript copies what it keeps (up to its max_data_bytes) and
+        # only counts the rest, so the view is handed over as it is.
+        self.transcript.received(view[:count])  # type: ignore[arg-type]
+        return None
+
     def write(self, data: bytes, secrets: tuple[tuple[int, int], ...] = ()) -> RawFlow[None]:
         """Send application bytes (encrypted when TLS is on)."""
         if self._tls_failed:
@@ -205,6 +262,8 @@ class Stream:
         if isinstance(request, Send):
             yield from self.write(request.data, request.secrets)
             return None
+        if isinstance(request, ReceiveInto):
+            return (yield from self.read_into(request))
         if isinstance(request, Receive):
             return (yield from self.read(request.max_bytes))
         if isinstance(request, StartTLS):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mailwire._flow import Flow
 from mailwire._io._stream import (
+    RawRecvInto,
     Stream,
     connect_failed,
     connection_survives,
@@ -82,6 +83,8 @@ class BlockingDriver:
         self.connect_timeout = connect_timeout if connect_timeout is not None else timeout
         self.source_address = source_address
         self._sock: socket.socket | None = None
+        # The socket's timeout as last set (settimeout costs system calls).
+        self._wait: float | None = -1.0
 
     def __repr__(self) -> str:
         state = "open" if self._sock is not None else "closed"
@@ -115,6 +118,7 @@ class BlockingDriver:
             raise connect_failed(self.stream, exc) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
+        self._wait = -1.0
         peer = "%s:%s" % sock.getpeername()[:2]  # noqa: UP031
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         self._drive(self.stream.open(peer), deadline, what="TLS handshake")
@@ -192,10 +196,15 @@ class BlockingDriver:
         if sock is None:
             raise ConnectionLost("the connection is closed")
         wait = wait_budget(self.stream, self.timeout, deadline, time.monotonic(), what)
-        sock.settimeout(wait)
+        if wait != self._wait:
+            sock.settimeout(wait)
+            self._wait = wait
         try:
             if isinstance(step, RawSend):
                 sock.sendall(step.data)
+                return None
+            if isinstance(step, RawRecvInto):
+                step.count = sock.recv_into(step.view)
                 return None
             return sock.recv(step.max_bytes)
         except TimeoutError as exc:

@@ -15,9 +15,8 @@ import binascii
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import cast
 
-from mailwire._flow import Close, Flow, StartTLS, flush, next_event
+from mailwire._flow import Close, Flow, NeedData, Receive, ReceiveInto, StartTLS, flush
 from mailwire.errors import (
     AuthenticationError,
     ConnectionLost,
@@ -127,9 +126,30 @@ def unsolicited(conn: Connection, event: Response, handler: Handler | None) -> N
 
 
 def receive(conn: Connection) -> Flow[Event]:
-    """Flush, then read until the connection yields one event."""
-    event = yield from next_event(conn)
-    return cast(Event, event)
+    """Flush, then read until the connection yields one event.
+
+    While a large literal is owed, the read goes straight into the buffer the
+    literal will be handed out in (:class:`ReceiveInto`), so its octets are
+    written once, by the kernel.
+    """
+    yield from flush(conn)
+    while True:
+        event = conn.next_event()
+        if not isinstance(event, NeedData):
+            return event
+        view = conn.receive_view()
+        if view is None:
+            data = yield Receive(conn.receive_size())
+            conn.receive_data(data or b"")
+            continue
+        with view:
+            request = ReceiveInto(view)
+            data = yield request
+        # The view is released before the buffer is touched again.
+        if data is None:
+            conn.received_into(request.count)
+        else:
+            conn.receive_data(data)
 
 
 def _alerting(tagged: Tagged) -> bool:

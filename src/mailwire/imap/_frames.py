@@ -22,9 +22,13 @@ Bounds, checked before anything is read (security.md S22, S24):
   declared size is ever allocated); nor may one response hold more than
   ``max_literal_size + max_line_length`` bytes in all, so that a response of
   endless small literals is bounded too;
-- a literal can instead be streamed to a *sink* chunk by chunk
-  (``Limits.chunk_size`` at a time), in which case its size is bounded only
-  by the sink.
+- a literal can instead be streamed to a *sink* chunk by chunk (at most
+  the receive buffer's ``Limits.chunk_size`` at a time), in which case its
+  size is bounded only by the sink.
+
+A literal kept in memory is read into a buffer of its declared size, set
+aside only after the checks above pass; the driver then reads straight into
+it (see :meth:`ReceiveBuffer.read_exact`), so its octets are copied once.
 
 Reading is resumable: :meth:`FrameReader.read` returns ``None`` when the
 buffer holds only part of a response, keeps what it has, and carries on at the
@@ -127,7 +131,6 @@ class FrameReader:
         "_after_literal",
         "_binary",
         "_carry",
-        "_chunk",
         "_defects",
         "_held",
         "_lines",
@@ -146,7 +149,6 @@ class FrameReader:
     ) -> None:
         self._max_literal = limits.max_literal_size
         self._max_held = limits.max_literal_size + limits.max_line_length
-        self._chunk = limits.chunk_size
         self._sink_factory = sink_factory
         self._reset()
 
@@ -274,13 +276,15 @@ class FrameReader:
         need = self._need
         sink = self._sink
         if sink is None:
-            data = buf.read_exact(need)
+            # The size passed its limit check in _announce (S24): the buffer
+            # may set it aside and fill it in place.
+            data = buf.read_exact(need, allocate=True)
             if data is None:
                 return False
             self._literals.append(data)
         else:
             while need:
-                chunk = buf.read_upto(min(need, self._chunk))
+                chunk = buf.read_upto(need)  # at most one chunk (Limits.chunk_size)
                 if not chunk:
                     self._need = need
                     return False

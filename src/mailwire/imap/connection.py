@@ -174,6 +174,20 @@ class Connection(CoreBase):
         self._fed += len(data)
         super().receive_data(data)
 
+    def receive_view(self) -> memoryview | None:
+        """A view to read the next bytes straight into, or ``None``.
+
+        Offered while a large literal is being filled in place; read into it,
+        call :meth:`received_into` with the count, then release the view.
+        Otherwise read ``receive_size()`` bytes and call :meth:`receive_data`.
+        """
+        return self._buffer.receive_view()
+
+    def received_into(self, n: int) -> None:
+        """Record ``n`` octets read into the view of :meth:`receive_view`."""
+        self._fed += n
+        self._buffer.filled(n)
+
     # ---------------------------------------------------------------- sending
 
     @poisons

@@ -291,6 +291,26 @@ def test_hostile_challenge_cannot_drive_the_terminal() -> None:
     assert "\\x1b]0;owned\\x07User\\u202ename:" in t.render()
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_cancelled_exchange(protocol: str) -> None:
+    # "*" cancels (RFC 4954 §4, RFC 5034 §4, RFC 9051 §6.2.2); later lines are not answers.
+    t = Transcript(reveal_sasl_on_loopback=True)
+    t.add(Kind.CONNECT, note="connected to localhost:25 (127.0.0.1:25)")
+    t.sent(b"A1 AUTHENTICATE LOGIN\r\n" if protocol == "imap" else b"AUTH LOGIN\r\n")
+    t.received((b"334 " if protocol == "smtp" else b"+ ") + b64(b"Username:") + b"\r\n")
+    t.sent(b"*\r\n")
+    t.received(
+        {"smtp": b"501 5.0.0 cancelled", "pop3": b"-ERR cancelled", "imap": b"A1 BAD no"}[protocol]
+        + b"\r\n"
+    )
+    payload = b64(PASSWORD.encode())
+    t.sent(payload + b"\r\n", ((0, len(payload)),))
+    assert notes(t) == [
+        "SASL LOGIN server: Username:",
+        "SASL LOGIN: the client cancelled the exchange",
+    ]
+
+
 def test_an_exchange_ends_at_the_next_command() -> None:
     # After the reply, a base64-looking secret-free line is not an answer any more.
     t = record("smtp", "PLAIN", "127.0.0.1:25")

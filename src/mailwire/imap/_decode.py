@@ -87,6 +87,11 @@ def decode_header(text: str) -> str:
     """
     if "=?" not in text:
         return text
+    if text[:2] == "=?" and text[-2:] == "?=":
+        # The usual case: one encoded-word and nothing else.
+        word = _ENCODED_WORD.fullmatch(text)
+        if word is not None:
+            return _decode_word(word)
     # §6.2: linear white space between adjacent encoded-words is dropped.
     text = _BETWEEN_WORDS.sub("?==?", text)
     return _ENCODED_WORD.sub(_decode_word, text)

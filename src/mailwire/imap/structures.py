@@ -168,17 +168,23 @@ class BodyStructure:
         Iterative, so any depth the parser accepted is safe.
         """
         stack: list[tuple[str, BodyStructure]] = [("", self)]
+        pop = stack.pop
         while stack:
-            section, part = stack.pop()
+            section, part = pop()
             yield section, part
-            prefix = f"{section}." if section else ""
-            children: list[tuple[str, BodyStructure]] = []
-            if part.parts:
-                children = [(f"{prefix}{i}", p) for i, p in enumerate(part.parts, 1)]
-            elif part.body is not None:
+            children = part.parts
+            if not children:
                 inner = part.body
-                if inner.parts:
-                    children = [(f"{prefix}{i}", p) for i, p in enumerate(inner.parts, 1)]
-                else:
-                    children = [(f"{prefix}1", inner)]
-            stack.extend(reversed(children))
+                if inner is None:
+                    continue  # a leaf: most parts end here
+                children = inner.parts or (inner,)
+            prefix = f"{section}." if section else ""
+            # Pushed last first, so that the first child comes out next.
+            stack.extend(
+                [
+                    (f"{prefix}{i}", child)
+                    for i, child in zip(
+                        range(len(children), 0, -1), reversed(children), strict=True
+                    )
+                ]
+            )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -60,6 +61,21 @@ def settings_from(banner: str) -> dict[str, str]:
     return found
 
 
+def settings_from_env_file(banner: str) -> dict[str, str]:
+    """The ``export`` lines of the file the demo names, read as a shell would."""
+    named = re.search(r"the settings for examples/ are in (\S+)", banner)
+    assert named, banner
+    settings: dict[str, str] = {}
+    for line in Path(named.group(1)).read_text("utf-8").splitlines():
+        words = shlex.split(line)
+        assert len(words) == 2, line
+        assert words[0] == "export", line
+        name, _, value = words[1].partition("=")
+        settings[name] = value
+    assert "MAILWIRE_PASSWORD" not in settings  # only the path of the 0600 file
+    return settings
+
+
 def test_every_example_runs_against_the_demo_lab(tmp_path: Path) -> None:
     need_lab()
     env = demo_env(tmp_path)
@@ -76,7 +92,12 @@ def test_every_example_runs_against_the_demo_lab(tmp_path: Path) -> None:
     failures = []
     try:
         learner = {k: v for k, v in os.environ.items() if not k.startswith("MAILWIRE_")}
-        learner.update(settings_from(read_banner(proc)), PYTHONIOENCODING="utf-8")
+        banner = read_banner(proc)
+        from_banner = settings_from(banner)
+        exported = settings_from_env_file(banner)
+        # The file the demo writes agrees with what its banner shows the learner.
+        assert {k: exported[k] for k in from_banner} == from_banner
+        learner.update(exported, PYTHONIOENCODING="utf-8")
         work = tmp_path / "learner"
         work.mkdir()
         for script in sorted(EXAMPLES.glob("[0-9]*.py")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import sys
 import tempfile
@@ -164,6 +165,8 @@ def _keep_running(out: Printer, lab: Lab) -> None:
     files = {name: acc.write_password_file(lab.workdir) for name, acc in lab.accounts.items()}
     for name, path in files.items():
         out.say(f"  {name}'s password is in {path}")
+    env = _write_examples_env(lab, files["alice"])
+    out.say(f"  the settings for examples/ are in {env} (in another shell: . {env})")
     out.say()
     out.say(
         f"  mailwire send --server {lab.host} --port {lab.ports['submission']} --tls starttls \\"
@@ -177,6 +180,31 @@ def _keep_running(out: Printer, lab: Lab) -> None:
             time.sleep(0.5)
     finally:
         out.say()
+
+
+def _write_examples_env(lab: Lab, password_file: Path) -> Path:
+    """Write the ``MAILWIRE_*`` settings that examples/ reads, as shell exports.
+
+    Only ports and paths go in: the password stays in its own 0600 file.
+    """
+    settings = {
+        "MAILWIRE_HOST": lab.host,
+        "MAILWIRE_SMTP_PORT": str(lab.ports["submission"]),
+        "MAILWIRE_SMTP_TLS": "starttls",
+        "MAILWIRE_POP3_PORT": str(lab.ports["pop3s"]),
+        "MAILWIRE_POP3_TLS": "implicit",
+        "MAILWIRE_IMAP_PORT": str(lab.ports["imap"]),
+        "MAILWIRE_IMAP_TLS": "starttls",
+        "MAILWIRE_CAFILE": str(lab.certs.ca_file),
+        "MAILWIRE_USER": "alice",
+        "MAILWIRE_PASSWORD_FILE": str(password_file),
+    }
+    path = lab.workdir / "examples.env"
+    path.write_text(
+        "".join(f"export {name}={shlex.quote(value)}\n" for name, value in settings.items()),
+        encoding="utf-8",
+    )
+    return path
 
 
 def _remove(workdir: Path) -> None:

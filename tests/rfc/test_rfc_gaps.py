@@ -7,12 +7,22 @@ tests/security (real sockets on loopback) or drive the sans-I/O cores directly.
 from __future__ import annotations
 
 import base64
+import contextlib
 import quopri
 from typing import Any
 
 import pytest
 
-from mailwire import LocalProtocolError, NotSupportedError, TLSMode, imap, mime, pop3, smtp
+from mailwire import (
+    LocalProtocolError,
+    MailwireError,
+    NotSupportedError,
+    TLSMode,
+    imap,
+    mime,
+    pop3,
+    smtp,
+)
 from mailwire._buffer import ReceiveBuffer
 from mailwire.limits import Limits
 from mailwire.mime._encodings import encode_qp
@@ -318,9 +328,10 @@ def test_rfc9051_unknown_capabilities_codes_and_list_fields_are_ignored() -> Non
         conn,
         b"* CAPABILITY IMAP4rev1 XYZZY FOO=BAR\r\n"
         b"* OK [XUNKNOWN-CODE 1 2] hello\r\n"
-        b'* LIST () "/" "Foo" ("X-VENDOR" ("a"))\r\n',
+        b'* LIST (\\XUnknownAttr) "/" "Foo" ("X-VENDOR" ("a"))\r\n',
     )
     assert [type(e).__name__ for e in got] == ["CapabilityData", "StatusResponse", "ListData"]
+    assert got[2].attributes == ("\\XUnknownAttr",)  # RFC 6154 §6: unknown attributes ignored
     assert conn.state is imap.State.AUTHENTICATED
     assert conn.error is None
 
@@ -609,3 +620,178 @@ def test_rfc8689_requiretls_needs_the_keyword_even_inside_tls() -> None:
             c.send_message(MESSAGE, sender=SENDER, recipients=[RECIPIENT], requiretls=True)
         srv.wait()
     assert [line.split()[0] for line in srv.commands] == [b"EHLO", b"QUIT"]
+
+
+# ---------------------------------------------------- IMAP extensions
+
+
+def test_rfc2177_no_idle_unless_advertised() -> None:
+    """RFC 2177 §3: without the IDLE capability the client does not use IDLE."""
+    steps = [
+        (b"A1 SELECT INBOX\r\n", b"* 1 EXISTS\r\nA1 OK [READ-WRITE] done\r\n"),
+        (b"A2 LOGOUT\r\n", b"* BYE bye\r\nA2 OK done\r\n"),
+    ]
+    with Script(PREAUTH, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        c.select("INBOX")
+        with pytest.raises(NotSupportedError, match="IDLE"):
+            c.client.idle(timeout=1)
+        c.logout()
+        c.close()
+    assert script.errors == []
+    assert b"IDLE" not in script.server.received
+
+
+def test_rfc4978_no_compression_after_a_refusal() -> None:
+    """RFC 4978 §3: after NO (or BAD) to COMPRESS the client does not turn compression
+    on; later commands go uncompressed."""
+    greeting = b"* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] hi\r\n"
+    steps = [
+        (b"A1 COMPRESS DEFLATE\r\n", b"A1 NO [COMPRESSIONACTIVE] already\r\n"),
+        (b"A2 NOOP\r\n", b"A2 OK done\r\n"),
+        (b"A3 LOGOUT\r\n", b"* BYE bye\r\nA3 OK done\r\n"),
+    ]
+    with Script(greeting, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        with contextlib.suppress(MailwireError):
+            c.compress()  # a NO may be reported as an error or as False
+        assert not c.client.compression
+        c.noop()
+        c.logout()
+        c.close()
+    assert script.errors == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 2971 §3.3: field strings at most 30 octets, values at most 1024, at most 30 "
+        "pairs; imap.Id encodes longer fields, longer values and more pairs as given"
+    ),
+)
+@pytest.mark.parametrize(
+    "params",
+    [{"x" * 31: "v"}, {"name": "v" * 1025}, {f"k{i}": "v" for i in range(31)}],
+    ids=["field-31", "value-1025", "31-pairs"],
+)
+def test_rfc2971_id_limits(params: dict[str, str | None]) -> None:
+    with pytest.raises(ValueError):
+        imap.Id(params)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 6855 §3: once UTF8=ACCEPT is enabled the client MUST NOT issue a SEARCH that "
+        "contains a charset specification; the encoder still writes CHARSET UTF-8 "
+        "(test_rfc9051_commands.py::test_non_ascii_goes_as_a_literal_with_charset asserts it)"
+    ),
+)
+def test_rfc6855_no_search_charset_after_enable_utf8_accept() -> None:
+    conn = imap_logged_in()
+    tag = conn.send(imap.Enable(("UTF8=ACCEPT",)))
+    conn.data_to_send()
+    imap_events(conn, f"* ENABLED UTF8=ACCEPT\r\n{tag} OK done\r\n".encode())
+    tag = conn.send(imap.Select("INBOX"))
+    conn.data_to_send()
+    imap_events(conn, f"* 1 EXISTS\r\n{tag} OK [READ-WRITE] done\r\n".encode())
+    conn.send(imap.Search(("SUBJECT", "Grüße")))
+    wire = conn.data_to_send()
+    assert 'SUBJECT "Grüße"'.encode() in wire
+    assert b"CHARSET" not in wire
+
+
+def test_rfc7162_vanished_earlier_does_not_renumber() -> None:
+    """RFC 7162 §3.2.10.1: on VANISHED (EARLIER) the client does not decrement message
+    sequence numbers (the messages were never in its view); a plain VANISHED is
+    recorded like EXPUNGE (§3.2.10.2)."""
+    conn = imap_selected()
+    assert conn.mailbox is not None
+    assert conn.mailbox.exists == 3
+    tag = conn.send(imap.Fetch("1:*", ["FLAGS"], changedsince=5, vanished=True))
+    conn.data_to_send()
+    imap_events(conn, b"* VANISHED (EARLIER) 7:9\r\n" + tag.encode() + b" OK done\r\n")
+    assert conn.mailbox.exists == 3
+    assert conn.mailbox.expunged == 0
+    imap_events(conn, b"* VANISHED 2\r\n")
+    assert conn.mailbox.exists == 2
+
+
+EXTENSION_CALLS = {
+    "create-special-use (RFC 6154 §3)": lambda c: c.create("Archive", special_use=["\\Archive"]),
+    "getquota (RFC 9208 §1)": lambda c: c.get_quota(""),
+    "getmetadata (RFC 5464)": lambda c: c.get_metadata("INBOX", ["/private/comment"]),
+    "esearch (RFC 4731)": lambda c: c.esearch("ALL", returns=["MIN"]),
+    "sort (RFC 5256)": lambda c: c.sort(["DATE"], "ALL"),
+    "thread (RFC 5256)": lambda c: c.thread("REFERENCES"),
+    "changedsince (RFC 7162)": lambda c: c.fetch("1:*", ["FLAGS"], changedsince=5),
+}
+
+
+@pytest.mark.parametrize("call", EXTENSION_CALLS.values(), ids=EXTENSION_CALLS.keys())
+def test_imap_extension_commands_only_when_advertised(call: Any) -> None:
+    """Each extension's command is sent only when the server advertises its
+    capability (RFC 6154 §3: "Clients MUST NOT use the USE parameter unless the
+    server advertises the capability"; RFC 9208 §1: no reliance on QUOTA without
+    it; likewise METADATA, ESEARCH, SORT/THREAD, CONDSTORE): refused locally."""
+    steps = [
+        (b"A1 SELECT INBOX\r\n", b"* 1 EXISTS\r\nA1 OK [READ-WRITE] done\r\n"),
+        (b"A2 LOGOUT\r\n", b"* BYE bye\r\nA2 OK done\r\n"),
+    ]
+    with Script(PREAUTH, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        c.select("INBOX")
+        with pytest.raises(NotSupportedError):
+            call(c)
+        c.logout()
+        c.close()
+    assert script.errors == []
+    assert script.server.received == b"A1 SELECT INBOX\r\nA2 LOGOUT\r\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 6855 §5: LOGIN is not extended to UTF-8; a client needing UTF-8 user names or "
+        "passwords MUST use AUTHENTICATE. client.login() sends a non-ASCII password in LOGIN "
+        "(as a literal) instead of refusing or switching to AUTHENTICATE"
+    ),
+)
+def test_rfc6855_utf8_credentials_never_go_in_login() -> None:
+    greeting = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"
+    steps = [(b"A1 LOGIN user {6}\r\n", b"+ go\r\n"), ("pässw\r\n".encode(), b"A1 NO no\r\n")]
+    with Script(greeting, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        with contextlib.suppress(MailwireError, ValueError):
+            c.login("user", "pässw")
+        c.close()
+    assert b"LOGIN" not in script.server.received
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "RFC 5464 §3.2 / §6: an entry name starts with /shared or /private, has no '//', "
+        "no trailing '/', no '*' or '%', nothing non-ASCII and no octet 0x00-0x19; "
+        "imap.GetMetadata and imap.SetMetadata accept all of these"
+    ),
+)
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "/private//x",
+        "/private/x/",
+        "/private/*",
+        "/shared/%x",
+        "/private/é",
+        "/private/a\x01",
+        "/x",
+    ],
+)
+def test_rfc5464_entry_names_are_checked(entry: str) -> None:
+    with pytest.raises(ValueError):
+        imap.GetMetadata("INBOX", (entry,))

@@ -795,3 +795,31 @@ def test_rfc6855_utf8_credentials_never_go_in_login() -> None:
 def test_rfc5464_entry_names_are_checked(entry: str) -> None:
     with pytest.raises(ValueError):
         imap.GetMetadata("INBOX", (entry,))
+
+
+def test_rfc7162_highestmodseq_bookkeeping() -> None:
+    """RFC 7162 §6: the client takes each HIGHESTMODSEQ response code (even one lower
+    than a mod-sequence it saw), raises its copy with larger MODSEQ FETCH data, and
+    forgets it on NOMODSEQ."""
+    conn = imap_selected()
+    mailbox = conn.mailbox
+    assert mailbox is not None
+    imap_events(conn, b"* OK [HIGHESTMODSEQ 100] now\r\n")
+    assert mailbox.highestmodseq == 100
+    imap_events(conn, b"* 1 FETCH (UID 5 MODSEQ (150) FLAGS (\\Seen))\r\n")
+    assert mailbox.highestmodseq == 150
+    imap_events(conn, b"* 1 FETCH (UID 5 MODSEQ (140) FLAGS (\\Seen))\r\n")
+    assert mailbox.highestmodseq == 150
+    imap_events(conn, b"* OK [HIGHESTMODSEQ 120] server says\r\n")
+    assert mailbox.highestmodseq == 120
+    imap_events(conn, b"* OK [NOMODSEQ] none here\r\n")
+    assert mailbox.highestmodseq is None
+    assert mailbox.nomodseq
+
+
+def test_rfc3501_recent_is_recorded() -> None:
+    """RFC 3501 §7.3.2: the update from a RECENT response is recorded (IMAP4rev1)."""
+    conn = imap_selected()
+    imap_events(conn, b"* 2 RECENT\r\n")
+    assert conn.mailbox is not None
+    assert conn.mailbox.recent == 2

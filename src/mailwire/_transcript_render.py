@@ -102,6 +102,9 @@ _SGR = re.compile("\x1b\\[[0-9;]*m")
 def line_class(marker: str, text: str, protocol: str | None = None) -> str | None:
     """The colour class of a rendered line: ``marker`` ``C``/``S``/``C*``/``S*``/``#``.
 
+    ``text`` is the line as rendered, after the marker (escaped; a trailing
+    space shown as ``\\x20``).
+
     ``protocol`` (``"smtp"``, ``"lmtp"``, ``"pop3"``, ``"imap"``) restricts the
     server forms tried; ``None`` tries all three. ``None`` is returned for a
     server line that is not a status line (message data, untagged data).
@@ -110,6 +113,8 @@ def line_class(marker: str, text: str, protocol: str | None = None) -> str | Non
         return "comment"
     if marker.startswith("C"):
         return "client"
+    if text.endswith("\\x20"):  # a trailing space, written visibly ("+ ", "334 ")
+        text = text[:-4] + " "
     if protocol in (None, "smtp", "lmtp"):
         match = _SMTP_REPLY.match(text)
         if match:
@@ -143,8 +148,6 @@ def strip_color(text: str) -> str:
 
 def _color_line(line: str, protocol: str | None) -> str:
     marker, _, rest = line.partition(" ")
-    if rest.endswith("\\x20"):  # a trailing space, written visibly ("+ ", "334 ")
-        rest = rest[:-4] + " "
     if marker.endswith(":"):
         return colorize(line, line_class(marker[:-1], rest, protocol))
     return colorize(line, line_class(marker, rest, protocol))

@@ -63,7 +63,12 @@ _STYLE = """
 body { font-family: ui-monospace, Menlo, Consolas, monospace; margin: 2em; }
 table { border-collapse: collapse; width: 100%; }
 td { padding: 2px 8px; vertical-align: top; white-space: pre-wrap; }
-tr.c td.text { color: #0b4f9c; } tr.s td.text { color: #1d6b2a; }
+tr.c td.text { color: #0b4f9c; } tr.s td.text { color: #333; }
+tr.s td.positive, tr.s td.ok { color: #1d6b2a; }
+tr.s td.intermediate, tr.s td.continuation { color: #0e6f78; }
+tr.s td.transient { color: #8a5a00; }
+tr.s td.permanent, tr.s td.err, tr.s td.no { color: #b3261e; }
+tr.s td.bad { color: #b3261e; font-weight: bold; } tr.s td.bye { color: #7b2c8f; }
 tr.note td { color: #666; font-style: italic; }
 td.who { font-weight: bold; width: 3em; }
 tr.tls td.who::after { content: " \\1F512"; }
@@ -71,8 +76,15 @@ caption { text-align: left; font-size: 1.2em; margin-bottom: 1em; }
 """
 
 
-def to_html(text: str, title: str = "mailwire transcript") -> str:
-    """A page with one row per wire line; nothing in it is fetched from elsewhere."""
+def to_html(text: str, title: str = "mailwire transcript", protocol: str | None = None) -> str:
+    """A page with one row per wire line; nothing in it is fetched from elsewhere.
+
+    A server line's text cell also carries its reply class (``positive``,
+    ``transient``, ``no``, ``bye`` ... as in the coloured terminal view), and
+    the page's own stylesheet colours it.
+    """
+    from mailwire._transcript_render import line_class
+
     rows = []
     for marker, body in entries(text):
         if marker == "#":
@@ -81,9 +93,11 @@ def to_html(text: str, title: str = "mailwire transcript") -> str:
         who = "client" if marker.startswith("C") else "server"
         tls = " tls" if marker.endswith("*") else ""
         label = "C" if who == "client" else "S"
+        reply = line_class(marker, body, protocol) if who == "server" else None
+        cell = f"text {reply}" if reply else "text"
         rows.append(
             f'<tr class="{label.lower()}{tls}"><td class="who" title="{who}">{label}</td>'
-            f'<td class="text">{html.escape(body)}</td></tr>'
+            f'<td class="{cell}">{html.escape(body)}</td></tr>'
         )
     legend = (
         "C: client, S: server. A lock marks lines sent inside TLS; lines without it "

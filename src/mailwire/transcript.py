@@ -193,10 +193,13 @@ class Transcript:
         return to_mermaid(self.render(reveal_secrets=reveal_secrets))
 
     def to_html(self, reveal_secrets: bool = False, title: str = "mailwire transcript") -> str:
-        """The session as a self-contained HTML page (no external reference)."""
+        """The session as a self-contained HTML page (no external reference).
+
+        Server lines are coloured by reply class by the page's own stylesheet.
+        """
         from mailwire._transcript_views import to_html
 
-        return to_html(self.render(reveal_secrets=reveal_secrets), title)
+        return to_html(self.render(reveal_secrets=reveal_secrets), title, self.protocol)
 
     # ---------------------------------------------------------------- feeding
 

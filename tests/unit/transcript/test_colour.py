@@ -240,3 +240,16 @@ def test_server_marker_direction_only_for_data() -> None:
     assert t.render(color=True).splitlines()[1] == (
         f"\x1b[{FAINT}m# close S: server closed the connection\x1b[0m"
     )
+
+
+def test_html_cells_carry_the_reply_class() -> None:
+    t = session("smtp", [b"250 ok", b"451 later", b"550 no", b"334 "])
+    page = t.to_html()
+    for line, kind in (("250 ok", "positive"), ("451 later", "transient"), ("550 no", "permanent")):
+        assert f'<td class="text {kind}">{line}</td>' in page
+    assert '<td class="text intermediate">334\\x20</td>' in page
+    assert '<tr class="c"><td class="who" title="client">C</td><td class="text">NOOP</td>' in page
+    imap = session("imap", [b"* OK hi", b"A1 NO [TRYCREATE] no", b"* BYE"]).to_html()
+    assert '<td class="text no">A1 NO [TRYCREATE] no</td>' in imap
+    assert '<td class="text bye">* BYE</td>' in imap
+    assert "\x1b" not in page + imap  # colour in HTML is the page's CSS, never SGR

@@ -153,6 +153,8 @@ service stats {{
 }}
 protocol imap {{
   mail_max_userip_connections = 50
+  # COMPRESS=DEFLATE (RFC 4978); Dovecot 2.3 offers it only with this plugin.
+  mail_plugins = $mail_plugins imap_zlib
 }}
 protocol pop3 {{
   pop3_uidl_format = %08Xu%08Xv

@@ -823,3 +823,30 @@ def test_rfc3501_recent_is_recorded() -> None:
     imap_events(conn, b"* 2 RECENT\r\n")
     assert conn.mailbox is not None
     assert conn.mailbox.recent == 2
+
+
+# ------------------------------------------------------------------ RFC 4959
+
+
+@pytest.mark.parametrize("sasl_ir", [False, True], ids=["no-SASL-IR", "SASL-IR"])
+def test_rfc4959_initial_response_only_with_sasl_ir(sasl_ir: bool) -> None:
+    """RFC 4959 §3: clients do not send an initial response to servers that do not
+    advertise SASL-IR (they wait for the "+"); with SASL-IR the response rides on
+    the AUTHENTICATE line, base64, outside any string or literal."""
+    caps = b"IMAP4rev1 AUTH=PLAIN" + (b" SASL-IR" if sasl_ir else b"")
+    greeting = b"* OK [CAPABILITY " + caps + b"] hi\r\n"
+    payload = base64.b64encode(b"\0user\0secret")
+    if sasl_ir:
+        steps = [(b"A1 AUTHENTICATE PLAIN " + payload + b"\r\n", b"A1 OK done\r\n")]
+    else:
+        steps = [
+            (b"A1 AUTHENTICATE PLAIN\r\n", b"+ \r\n"),
+            (payload + b"\r\n", b"A1 OK done\r\n"),
+        ]
+    steps.append((b"A2 CAPABILITY\r\n", b"* CAPABILITY IMAP4rev1\r\nA2 OK done\r\n"))
+    with Script(greeting, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        c.authenticate("PLAIN", username="user", password="secret")
+        c.close()
+    assert script.errors == []

@@ -132,7 +132,8 @@ def receive(conn: Connection) -> Flow[Event]:
     literal will be handed out in (:class:`ReceiveInto`), so its octets are
     written once, by the kernel.
     """
-    yield from flush(conn)
+    if conn.pending_output:
+        yield from flush(conn)
     while True:
         event = conn.next_event()
         if not isinstance(event, NeedData):

@@ -174,6 +174,11 @@ class Connection(CoreBase):
         self._fed += len(data)
         super().receive_data(data)
 
+    @property
+    def pending_output(self) -> bool:
+        """Whether bytes are queued for the server (``data_to_send`` would not be empty)."""
+        return bool(len(self._out))
+
     def receive_view(self) -> memoryview | None:
         """A view to read the next bytes straight into, or ``None``.
 

@@ -850,3 +850,17 @@ def test_rfc4959_initial_response_only_with_sasl_ir(sasl_ir: bool) -> None:
         c.authenticate("PLAIN", username="user", password="secret")
         c.close()
     assert script.errors == []
+
+
+# ------------------------------------------------------------------ RFC 2387
+
+
+def test_rfc2387_related_names_the_root_type_and_the_root_comes_first() -> None:
+    """RFC 2387 §3.1: the type parameter is present and names the root's type;
+    §3.2: without a start parameter the root is the first body part."""
+    message = mime.Message(sender="a@example.org", html='<img src="cid:x">')
+    message.attach(b"GIF89a", filename="l.gif", inline=True)
+    related = mime.parse(bytes(message))
+    assert related.content_type == "multipart/related"
+    assert "start" not in related.params
+    assert related.params["type"] == related.parts[0].content_type == "text/html"

@@ -136,6 +136,9 @@ def test_there_are_notes() -> None:
 @pytest.mark.parametrize("name", all_notes_ids())
 def test_note_table_is_well_formed(name: str) -> None:
     path = NOTES / name
+    heading = path.read_text(encoding="utf-8").splitlines()[0]
+    number = name.removeprefix("rfc").removesuffix(".md")
+    assert re.fullmatch(rf"# RFC {number}: \S.*", heading), f"{name}: heading {heading!r}"
     rows = table_rows(path)
     assert rows, f"{name}: no requirement table with header {HEADER}"
     for row in rows:

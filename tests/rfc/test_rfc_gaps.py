@@ -864,3 +864,19 @@ def test_rfc2387_related_names_the_root_type_and_the_root_comes_first() -> None:
     assert related.content_type == "multipart/related"
     assert "start" not in related.params
     assert related.params["type"] == related.parts[0].content_type == "text/html"
+
+
+# ------------------------------------------------------------------ RFC 2449
+
+
+def test_rfc2449_unknown_response_code_detail_is_no_error() -> None:
+    """RFC 2449 §8: clients ignore unknown hierarchical detail of a response code (and
+    unknown codes): an -ERR with ``[SYS/TEMP/DISK-FULL]`` is an ordinary refusal that
+    keeps the session usable, the code reported as sent."""
+    conn = pop3_transaction()
+    (err,) = pop3_exchange(conn, pop3.Retr(1), b"-ERR [SYS/TEMP/DISK-FULL] try later\r\n")
+    assert isinstance(err, pop3.Err)
+    assert err.code == "SYS/TEMP/DISK-FULL"
+    (err,) = pop3_exchange(conn, pop3.Retr(1), b"-ERR [X-UNKNOWN] hm\r\n")
+    assert err.code == "X-UNKNOWN"
+    assert conn.state is pop3.State.TRANSACTION

@@ -880,3 +880,23 @@ def test_rfc2449_unknown_response_code_detail_is_no_error() -> None:
     (err,) = pop3_exchange(conn, pop3.Retr(1), b"-ERR [X-UNKNOWN] hm\r\n")
     assert err.code == "X-UNKNOWN"
     assert conn.state is pop3.State.TRANSACTION
+
+
+def test_rfc5321_decisions_follow_the_code_not_the_text() -> None:
+    """RFC 5321 §4.2: the client decides by the reply code only: a 250 whose text
+    says "error" accepts, a 550 whose text says "OK" refuses."""
+    replies = {
+        "MAIL": b"250 error? no: fine\r\n",
+        "RCPT": lambda _srv, _peer, line: (
+            b"550 OK accepted (not really)\r\n" if b"carol" in line else b"250 refused? no\r\n"
+        ),
+    }
+    with fake_smtp(replies, ehlo=BARE_EHLO) as srv:
+        with blocking_client(srv.port) as c:
+            result = c.send_message(
+                MESSAGE, sender=SENDER, recipients=[RECIPIENT, "carol@example.test"]
+            )
+        srv.wait()
+    assert list(result.accepted) == [RECIPIENT]
+    assert list(result.refused) == ["carol@example.test"]
+    assert len(srv.messages) == 1

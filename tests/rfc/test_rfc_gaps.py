@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mailwire import (
+    IMAPStatusError,
     LocalProtocolError,
     MailwireError,
     NotSupportedError,
@@ -29,6 +30,7 @@ from mailwire.mime._encodings import encode_qp
 from mailwire.mime._params import format_params, parse_params, parse_value
 from mailwire.mime._rfc2047 import encode_words
 from mailwire.smtp import MailFrom, RcptTo, ReplyReader
+from mailwire.tls import create_context
 from mailwire.transcript import Direction, Kind
 from tests.security.smtp_support import fake_smtp
 from tests.support.tls import make_pki
@@ -900,3 +902,32 @@ def test_rfc5321_decisions_follow_the_code_not_the_text() -> None:
     assert list(result.accepted) == [RECIPIENT]
     assert list(result.refused) == ["carol@example.test"]
     assert len(srv.messages) == 1
+
+
+def test_rfc9051_default_context_offers_the_mandatory_tls12_suite() -> None:
+    """RFC 9051 §11.1: with TLS 1.2, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 is
+    implemented: the default client context offers it."""
+    names = [cipher["name"] for cipher in create_context().get_ciphers()]
+    assert "ECDHE-RSA-AES128-GCM-SHA256" in names
+
+
+def test_rfc9208_refused_setquota_and_rfc5464_setmetadata_without_data() -> None:
+    """RFC 9208 §3.2: the client is prepared for SETQUOTA to fail (an error it can
+    catch, the session goes on); RFC 5464 §4.3: SETMETADATA succeeding with no
+    METADATA response means the entry was changed."""
+    greeting = b"* PREAUTH [CAPABILITY IMAP4rev1 QUOTA QUOTASET METADATA] hi\r\n"
+    steps = [
+        (b'A1 SETQUOTA "" (STORAGE 512)\r\n', b"A1 NO [LIMIT] cannot set that\r\n"),
+        (b'A2 SETMETADATA INBOX (/private/comment "hi")\r\n', b"A2 OK done\r\n"),
+        (b"A3 NOOP\r\n", b"A3 OK done\r\n"),
+    ]
+    with Script(greeting, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        with pytest.raises(IMAPStatusError):
+            c.set_quota("", {"STORAGE": 512})
+        done = c.set_metadata("INBOX", {"/private/comment": "hi"})
+        assert done.tagged.status == "OK"
+        c.noop()
+        c.close()
+    assert script.errors == []

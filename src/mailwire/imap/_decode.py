@@ -121,8 +121,27 @@ _ISO_MONTHS = {
 }
 
 
+# The form nearly every Date header has ("Fri, 2 Sep 2026 06:02:05 +0100"):
+# one regex without optional parts, and the C ISO 8601 parser.
+_CANONICAL_DATE = re.compile(
+    r"(?:[A-Z][a-z][a-z], )?([0-9][0-9]?) ([A-Z][a-z][a-z]) ([0-9]{4}) "
+    r"([0-9][0-9]:[0-9][0-9]:[0-9][0-9]) ([+-][0-9]{4})\Z"
+)
+
+
 def parse_header_date(raw: str) -> datetime | None:
     """An RFC 5322 date as an aware ``datetime``, or ``None`` if unreadable."""
+    canonical = _CANONICAL_DATE.match(raw)
+    if canonical is not None:
+        day, month_name, year, hms, zone = canonical.groups()
+        month_number = _ISO_MONTHS.get(month_name)
+        if month_number is not None:
+            if len(day) == 1:
+                day = "0" + day
+            try:
+                return datetime.fromisoformat(f"{year}-{month_number}-{day}T{hms}{zone}")
+            except ValueError:
+                return None
     match = _HEADER_DATE.match(raw)
     if match is not None and match[6] is not None:
         # The usual shape: let the C ISO 8601 parser build the value.

@@ -210,7 +210,8 @@ def _params(g: str | None, lits: Lits) -> Mapping[str, str]:
                 "" if value == "NIL" else value[1:-1] if "=?" not in value
                 else decode_header(value[1:-1])
             )  # fmt: skip
-        _remember(_PARAMS_SEEN, g, MappingProxyType(dict(params)))
+        if len(_PARAMS_SEEN) < _CACHE_MAX:
+            _PARAMS_SEEN[g] = MappingProxyType(dict(params))
         return params
     for key, value in _PAIR.findall(g):
         params[_folded(key, _LOWER, False)] = _h(value, lits) or ""
@@ -510,6 +511,29 @@ def _encoding(g: str) -> str:
     return value
 
 
+def _extension_plain(
+    dsp: str | None, lang: str | None, loc: str | None
+) -> tuple[str | None, Mapping[str, str], tuple[str, ...] | None, str | None]:
+    """:func:`_extension` for plain text."""
+    disposition = None
+    dparams: Mapping[str, str] = EMPTY
+    if dsp is not None and dsp != "NIL":
+        parts = _DSP_PARTS.match(dsp)
+        if parts is None:
+            raise _Off
+        kind, params = parts.groups()
+        disposition = _LOWER.get(kind) or _folded(kind, _LOWER, False)
+        if params != "NIL":
+            dparams = _PARAMS_SEEN.get(params) or _params_plain(params)
+    if lang is None or lang == "NIL":
+        language = None
+    elif lang[0] == "(":
+        language = tuple(lang[2:-2].split('" "'))
+    else:
+        language = (lang[1:-1],)
+    return disposition, dparams, language, None if loc is None or loc == "NIL" else loc[1:-1]
+
+
 def _envelope_plain(text: str, pos: int) -> tuple[Envelope, int]:
     m = _ENVELOPE.match(text, pos)
     if m is None:
@@ -553,7 +577,7 @@ def _leaf_plain(m: re.Match[str]) -> BodyStructure:
         dparams = EMPTY
     else:
         md5 = None if md5 == "NIL" else md5[1:-1]
-        disposition, dparams, language, location = _extension(dsp, lang, loc, ())
+        disposition, dparams, language, location = _extension_plain(dsp, lang, loc)
     return _make_body(
         kind,
         subtype,
@@ -619,7 +643,7 @@ def _body_plain(text: str, pos: int, max_depth: int) -> tuple[BodyStructure, int
                     disposition = language = location = None
                     dparams: Mapping[str, str] = EMPTY
                 else:
-                    disposition, dparams, language, location = _extension(dsp, lang, loc, ())
+                    disposition, dparams, language, location = _extension_plain(dsp, lang, loc)
                 part = _make_body(
                     "multipart",
                     _LOWER.get(subtype) or _folded(subtype, _LOWER, False),
@@ -650,7 +674,7 @@ def _body_plain(text: str, pos: int, max_depth: int) -> tuple[BodyStructure, int
                 disposition = language = location = None
                 dparams = EMPTY
             else:
-                disposition, dparams, language, location = _extension(dsp, lang, loc, ())
+                disposition, dparams, language, location = _extension_plain(dsp, lang, loc)
             _, subtype, params, id_, description, encoding, size = head.groups()
             part = _make_body(
                 "message",

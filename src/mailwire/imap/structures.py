@@ -48,9 +48,11 @@ class Address:
     @property
     def addr_spec(self) -> str | None:
         """``mailbox@host``, the mailbox alone without a host, ``None`` for markers."""
-        if self.mailbox is None or self.is_group_start:
+        mailbox = self.mailbox
+        host = self.host
+        if mailbox is None or host is None:  # a group marker
             return None
-        return self.mailbox if not self.host else f"{self.mailbox}@{self.host}"
+        return f"{mailbox}@{host}" if host else mailbox
 
     @property
     def is_group_start(self) -> bool:

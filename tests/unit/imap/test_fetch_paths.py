@@ -11,14 +11,19 @@ hand-written responses aimed at the plain path's shortcuts.
 
 from __future__ import annotations
 
+import email.utils
 import importlib.util
 import sys
+from datetime import datetime
 from types import ModuleType
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailwire._buffer import ReceiveBuffer
 from mailwire.imap import FetchData
+from mailwire.imap._decode import parse_header_date
 from mailwire.imap._fastfetch import fast_msg_att
 from mailwire.imap._fetch import msg_att
 from mailwire.imap._frames import Frame, FrameReader
@@ -115,3 +120,23 @@ def test_plain_path_shortcuts_match_the_token_parser(data: bytes) -> None:
     assert dict(fast.bodystructure.params if fast.bodystructure else {}) == dict(
         slow.bodystructure.params if slow.bodystructure else {}
     )
+
+
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59),
+    st.booleans(),
+)
+def test_header_dates_read_as_the_standard_library_reads_them(
+    when: datetime, offset: int, day_name: bool
+) -> None:
+    # The canonical RFC 5322 form has its own fast regex; email.utils is the referee.
+    when = when.replace(microsecond=0)
+    sign = "-" if offset < 0 else "+"
+    zone = f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+    text = f"{when:%d %b %Y %H:%M:%S} {zone}".lstrip("0")
+    if day_name:
+        text = f"{when:%a}, {text}"
+    expected = email.utils.parsedate_to_datetime(text)
+    assert parse_header_date(text) == expected
+    assert parse_header_date(text).utcoffset() == expected.utcoffset()  # type: ignore[union-attr]

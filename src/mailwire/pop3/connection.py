@@ -230,7 +230,8 @@ class Connection(CoreBase):
             LocalProtocolError: not allowed in this state (nothing is queued;
                 the core is in ERROR afterwards).
             ValueError: its content cannot be written, e.g. a non-ASCII
-                password without ``UTF8 USER`` (nothing is queued).
+                password without ``UTF8 USER``, or it names a message marked
+                deleted (nothing is queued).
         """
         row = SEND_TABLE.get(type(command))
         if row is None:
@@ -238,6 +239,12 @@ class Connection(CoreBase):
         if self.state not in row.allowed:
             raise LocalProtocolError(
                 f"{command.verb} is not allowed in state {self.state.name} ({row.rfc})"
+            )
+        number = getattr(command, "message", None)
+        if number is not None and number in self.deleted:
+            raise ValueError(
+                f"{command.verb} {number}: message {number} is marked deleted in this session "
+                "(RFC 1939 §5: a message-number may not refer to a deleted message; RSET unmarks)"
             )
         if isinstance(command, Stls) and (self.tls_active or self.utf8):
             why = "TLS is already on" if self.tls_active else "RFC 6856 §2.1: not after UTF8"

@@ -564,14 +564,6 @@ def test_rfc3461_dsn_parameters_on_the_wire() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 3461 §4.1: NOTIFY is NEVER alone or a list of SUCCESS, FAILURE, DELAY; §4.3: RET "
-        "is FULL or HDRS. send_message writes RET=BOGUS, NOTIFY=NEVER,SUCCESS and "
-        "NOTIFY=SOMETIMES as given (they are only checked for line breaks and spaces)"
-    ),
-)
 @pytest.mark.parametrize(
     "options",
     [{"ret": "BOGUS"}, {"notify": ("NEVER", "SUCCESS")}, {"notify": ("SOMETIMES",)}],

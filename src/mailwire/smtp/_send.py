@@ -88,6 +88,19 @@ class SendOptions:
     use_bdat: bool | None = None
     binarymime: bool = False
 
+    def __post_init__(self) -> None:
+        # Refused here, before any connection is used: RFC 3461 allows nothing else.
+        if self.ret is not None and self.ret.upper() not in ("FULL", "HDRS"):
+            raise ValueError(f"RET must be FULL or HDRS (RFC 3461 §4.3), not {self.ret!r}")
+        keywords = [n.upper() for n in self.notify]
+        unknown = [n for n in keywords if n not in ("NEVER", "SUCCESS", "FAILURE", "DELAY")]
+        if unknown:
+            raise ValueError(
+                f"NOTIFY takes NEVER, SUCCESS, FAILURE or DELAY (RFC 3461 §4.1), not {unknown!r}"
+            )
+        if "NEVER" in keywords and len(keywords) > 1:
+            raise ValueError("NOTIFY=NEVER cannot be combined with other keywords (RFC 3461 §4.1)")
+
 
 def _xtext(value: str) -> str:
     """RFC 3461 §4: xtext, every octet outside "!".."~" or "+", "=" as +XX."""

@@ -7,8 +7,19 @@ one regex per FETCH item, one for a whole ENVELOPE, one per body part, one
 the captured groups and builds the objects, with no per-token work
 (performance.md W3). On the W3 listing (benchmarks/workloads/
 imap_fetch_parse.py) this path is 2.6 times the token parser of
-:mod:`._fetch` and 4.4 times imaplib + IMAPClient, paired; a third of what
-is left is the garbage collector walking the objects built.
+:mod:`._fetch` and 4.4-4.8 times imaplib + IMAPClient, paired. Where the time
+goes (50,000 messages, CPU seconds, 2026-11-27): framing, parsing and the
+benchmark's read-back 3.5 s, about 48 us per message of it here; the garbage
+collector 1.5 s, nearly all in six full collections over the ~10 tracked
+objects kept per message (FetchData, Envelope, 4.5 BodyStructures, the parts
+and address tuples). Neither half alone fits the issue's 10x budget (about
+2.3 s in all).
+
+Most responses of a listing are *plain*: no backslash after the flags and
+no literal, so every string is a quoted string whose value is the text
+between its quotes. Those take a second set of functions that convert the
+captured groups inline instead of calling :func:`_s` and friends for each
+(about an eighth faster); the others take the general functions.
 
 The fast path covers a subset on purpose: an all-ASCII response line (8-bit
 data is fine inside literals), upper-case keywords, single spaces, no
@@ -432,11 +443,8 @@ def _body(text: str, pos: int, lits: Lits, max_depth: int) -> tuple[BodyStructur
 
 # ------------------------------------------------------------ plain text --
 #
-# Most responses of a listing hold no backslash after their flags and no
-# literal: every string is then a quoted string whose content is the text
-# between its quotes. For those the functions below convert the captured
-# groups inline (``g[1:-1]``) instead of calling :func:`_s` and friends for
-# each: the same values, with a third of the Python calls.
+# The plain path (see the module docstring): the same values as the general
+# functions above, converted inline (``g[1:-1]``).
 
 # type and subtype as one group: one table lookup gives both.
 _LEAF_PLAIN = re.compile(
@@ -485,9 +493,18 @@ def _params_plain(g: str) -> Mapping[str, str]:
     # ("K1" "V1" "K2" "V2"): the quotes hold no quote, so '" "' only ever
     # separates two strings.
     items = g[2:-2].split('" "')
-    params: dict[str, str] = {}
+    params: dict[str, str]
     keys = _KEYS
     decode = "=?" in g
+    if len(items) == 2 and not decode:  # the usual single parameter
+        key, value = items
+        params = {keys.get(key) or key.lower(): value}
+        if len(_PARAMS_SEEN) < _CACHE_MAX:
+            shared = MappingProxyType(params)
+            _PARAMS_SEEN[g] = shared
+            return shared
+        return params
+    params = {}
     for i in range(0, len(items), 2):
         key = items[i]
         name = keys.get(key)

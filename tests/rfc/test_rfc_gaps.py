@@ -654,13 +654,6 @@ def test_rfc4978_no_compression_after_a_refusal() -> None:
     assert script.errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 2971 §3.3: field strings at most 30 octets, values at most 1024, at most 30 "
-        "pairs; imap.Id encodes longer fields, longer values and more pairs as given"
-    ),
-)
 @pytest.mark.parametrize(
     "params",
     [{"x" * 31: "v"}, {"name": "v" * 1025}, {f"k{i}": "v" for i in range(31)}],
@@ -762,14 +755,6 @@ def test_rfc6855_utf8_credentials_never_go_in_login() -> None:
     assert b"LOGIN" not in script.server.received
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 5464 §3.2 / §6: an entry name starts with /shared or /private, has no '//', "
-        "no trailing '/', no '*' or '%', nothing non-ASCII and no octet 0x00-0x19; "
-        "imap.GetMetadata and imap.SetMetadata accept all of these"
-    ),
-)
 @pytest.mark.parametrize(
     "entry",
     [

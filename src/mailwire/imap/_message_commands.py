@@ -404,6 +404,26 @@ class SetQuota(Command):
         return [Raw(b"SETQUOTA"), AString(self.root, "quota root"), Group(tuple(items))]
 
 
+_ENTRY_BAD = re.compile(r"[^\x1a-\x7e]|[*%]|//|/$")
+
+
+def _entry(name: str) -> str:
+    """An entry name as RFC 5464 §3.2 allows it, or ``ValueError``.
+
+    Under ``/private/`` or ``/shared/`` (any case), no ``*`` or ``%``, nothing
+    outside ASCII, below 0x1A or DEL, no empty component and no trailing ``/``.
+    """
+    lowered = name.lower()
+    if not lowered.startswith(("/private/", "/shared/")):
+        raise ValueError(f"metadata entry {name!r} must start with /private/ or /shared/")
+    if _ENTRY_BAD.search(name):
+        raise ValueError(
+            f"metadata entry {name!r} is not allowed (RFC 5464 §3.2: no '*', '%', '//', "
+            "trailing '/', control or non-ASCII characters)"
+        )
+    return name
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class GetMetadata(Command):
     """GETMETADATA (RFC 5464 §4.2) with MAXSIZE and DEPTH options."""
@@ -432,7 +452,7 @@ class GetMetadata(Command):
         if options:
             out.append(Group(tuple(options)))
         out.append(MailboxName(self.mailbox))
-        entries = [AString(e, "metadata entry") for e in self.entries]
+        entries = [AString(_entry(e), "metadata entry") for e in self.entries]
         out.append(entries[0] if len(entries) == 1 else Group(tuple(entries)))
         return out
 
@@ -450,6 +470,6 @@ class SetMetadata(Command):
             raise ValueError("SETMETADATA needs at least one entry")
         items: list[Arg] = []
         for name, value in self.entries.items():
-            items.append(AString(name, "metadata entry"))
+            items.append(AString(_entry(name), "metadata entry"))
             items.append(NString(value, "metadata value"))
         return [Raw(b"SETMETADATA"), MailboxName(self.mailbox), Group(tuple(items))]

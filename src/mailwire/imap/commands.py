@@ -131,8 +131,15 @@ class Id(Command):
     def arguments(self) -> list[Arg]:
         if self.params is None:
             return [Raw(b"ID"), Raw(b"NIL")]
+        # RFC 2971 §3.3: fields at most 30 octets, values at most 1024, at most 30 pairs.
+        if len(self.params) > 30:
+            raise ValueError(f"ID takes at most 30 field-value pairs, got {len(self.params)}")
         items: list[Arg] = []
         for key, value in self.params.items():
+            if len(key.encode("utf-8")) > 30:
+                raise ValueError(f"ID field {key[:40]!r} is longer than 30 octets")
+            if value is not None and len(value.encode("utf-8")) > 1024:
+                raise ValueError(f"ID value of {key!r} is longer than 1024 octets")
             items += [AString(key, "ID field", atom=False), NString(value, "ID value")]
         return [Raw(b"ID"), Group(tuple(items))]
 

@@ -664,14 +664,6 @@ def test_rfc2971_id_limits(params: dict[str, str | None]) -> None:
         imap.Id(params)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 6855 §3: once UTF8=ACCEPT is enabled the client MUST NOT issue a SEARCH that "
-        "contains a charset specification; the encoder still writes CHARSET UTF-8 "
-        "(test_rfc9051_commands.py::test_non_ascii_goes_as_a_literal_with_charset asserts it)"
-    ),
-)
 def test_rfc6855_no_search_charset_after_enable_utf8_accept() -> None:
     conn = imap_logged_in()
     tag = conn.send(imap.Enable(("UTF8=ACCEPT",)))

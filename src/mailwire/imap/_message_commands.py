@@ -23,7 +23,17 @@ from mailwire.imap._command_base import (
     _set,
     _tuple,
 )
-from mailwire.imap._writer import Arg, AString, Group, MailboxName, NString, Raw
+from mailwire.imap._writer import (
+    Arg,
+    AString,
+    Encoded,
+    EncodeOptions,
+    Group,
+    MailboxName,
+    NString,
+    Raw,
+    encode,
+)
 from mailwire.imap.search import Criterion, compile_criteria, sequence_arg
 
 __all__ = [
@@ -118,20 +128,29 @@ class Search(Command):
         _set(self, "return_options", _tuple(self.return_options))
         Command.__post_init__(self)
 
-    def _program(self) -> list[Arg]:
+    def _program(self, utf8: bool) -> list[Arg]:
         keys, non_ascii = compile_criteria(self.criteria)
-        charset = self.charset or ("UTF-8" if non_ascii else None)
+        # With UTF-8 on (ENABLE UTF8=ACCEPT or IMAP4rev2) no CHARSET by default:
+        # RFC 6855 §3 forbids one after UTF8=ACCEPT, and RFC 9051 §6.4.4 makes
+        # UTF-8 the default, so it would only be redundant there.
+        charset = self.charset or ("UTF-8" if non_ascii and not utf8 else None)
         prefix: list[Arg] = []
         if charset is not None:
             prefix = [Raw(b"CHARSET"), _atom(charset, "charset")]
         return prefix + keys
 
-    def arguments(self) -> list[Arg]:
+    def _arguments(self, utf8: bool) -> list[Arg]:
         out: list[Arg] = [_uid(self.uid, b"SEARCH")]
         if self.return_options:
             options = tuple(_atom(o, "SEARCH return option") for o in self.return_options)
             out += [Raw(b"RETURN"), Group(options)]
-        return out + self._program()
+        return out + self._program(utf8)
+
+    def arguments(self) -> list[Arg]:
+        return self._arguments(utf8=False)
+
+    def encode(self, tag: str, options: EncodeOptions | None = None) -> Encoded:
+        return encode(tag, self._arguments(utf8=options is not None and options.utf8), options)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -253,7 +253,9 @@ def _join_sections(pieces: list[tuple[str, bool]], defects: list[Defect]) -> str
 
 
 def _quote(value: str) -> str:
-    if _TOKEN_CHARS.match(value):
+    # An apostrophe is a token character (RFC 2045 §5.1), but readers that look
+    # for RFC 2231's charset'language'value misread a bare one: quote it.
+    if _TOKEN_CHARS.match(value) and "'" not in value:
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

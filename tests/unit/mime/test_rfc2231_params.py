@@ -95,3 +95,16 @@ def test_format_then_parse_any_text(value: str) -> None:
     items = format_params({"name": value})
     params, _ = _params("text/plain; " + "; ".join(items))
     assert params["name"] == value
+
+
+@pytest.mark.parametrize("filename", ["'", "it's.txt", "a'b'c"])
+def test_an_apostrophe_is_quoted_so_readers_do_not_take_it_for_rfc2231(filename: str) -> None:
+    """A bare token with "'" is valid RFC 2045, but email (and others) read
+    charset'lang'value into it; quoted, every reader sees the plain name."""
+    import email
+    import email.policy
+
+    message = mime.Message(sender="a@example.org", text="x")
+    message.attach(b"data", filename=filename)
+    parsed = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    assert [part.get_filename() for part in parsed.iter_attachments()] == [filename]

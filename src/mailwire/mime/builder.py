@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
@@ -46,8 +47,22 @@ _RESERVED = frozenset(
         "mime-version", "sender", "x-priority", "importance",
     }
 )  # fmt: skip
+# Trace fields (RFC 5322 §3.6.7): servers add them on the way (RFC 5321 §4.4);
+# an author writing one would forge the message's path.
+_TRACE = frozenset({"received", "return-path"})
+# Defined fields whose value is a list of msg-ids (RFC 5322 §3.6.4).
+_MSG_ID_LISTS = frozenset({"in-reply-to", "references"})
+_MSG_ID = re.compile(r"\s*<[!-;=?-~]+@[!-;=?-~]+>")
 _PRIORITY = {"high": "1 (Highest)", "normal": "3 (Normal)", "low": "5 (Lowest)"}
 _IMPORTANCE = frozenset({"high", "normal", "low"})  # RFC 2156 §5.3.4
+
+
+def _msg_id_list(value: str) -> bool:
+    """Whether ``value`` is one or more ``<left@right>`` (no comments or obsolete forms)."""
+    position, found = 0, 0
+    while match := _MSG_ID.match(value, position):
+        position, found = match.end(), found + 1
+    return found > 0 and not value[position:].strip()
 
 
 def _address(value: AddressInput) -> Address:
@@ -176,15 +191,26 @@ class Message:
         """Add a field (written as unstructured text, RFC 2047 where needed).
 
         Raises:
-            ValueError: an invalid name (S19), CR/LF/NUL in the value, or a
+            ValueError: an invalid name (S19), CR/LF/NUL in the value, a
                 field this class writes itself (From, To, Content-* ...; a
-                second From is refused, S42).
+                second From is refused, S42), a trace or Resent-* field
+                (RFC 5322 §3.6.6-§3.6.7), or In-Reply-To/References that is
+                not a list of ``<id@domain>`` (§3.6.4).
         """
         _fold.check_name(name)
         _fold.check_value(value)
         lower = name.lower()
         if lower in _RESERVED or lower.startswith("content-"):
             raise ValueError(f"{name} is set through Message's own arguments")
+        if lower in _TRACE:
+            raise ValueError(f"{name} is a trace field (RFC 5322 §3.6.7): servers add it")
+        if lower.startswith("resent-"):
+            raise ValueError(
+                f"{name} belongs to re-sending an existing message (RFC 5322 §3.6.6), "
+                "not to a new one"
+            )
+        if lower in _MSG_ID_LISTS and not _msg_id_list(value):
+            raise ValueError(f"{name} must be a list of <id@domain> (RFC 5322 §3.6.4)")
         self.extra_headers.append((name, value))
 
     def attach(

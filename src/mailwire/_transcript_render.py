@@ -67,7 +67,8 @@ LEGEND_ANNOTATED = (
     "# mailwire annotated transcript: seconds since the first record, then the line. "
     "C: S: client and server in the clear (anyone on the path may read or alter them); "
     "C*: S*: inside TLS. Lines end in CRLF unless marked \\n (bare LF) or <no end of line>; "
-    "\\xNN is a byte, \\uNNNN a code point. # lines say what happened."
+    "\\xNN is a byte, \\uNNNN a code point. ! flags a refusal or error reply. "
+    "# lines say what happened."
 )
 LEGEND_RAW = (
     "# mailwire raw records: seq, seconds since the first record, kind, direction, "
@@ -144,6 +145,19 @@ def colorize(text: str, kind: str | None) -> str:
 def strip_color(text: str) -> str:
     """``text`` without SGR sequences: the plain rendering of a coloured one."""
     return _SGR.sub("", text)
+
+
+#: Server line classes that the annotated view flags with ``!``: a refusal,
+#: an error or a goodbye, where the client hoped for a positive answer.
+FLAGGED = frozenset({"transient", "permanent", "err", "no", "bad", "bye"})
+
+
+def _flag(line: str, protocol: str | None) -> str:
+    """``" !"`` before a server status line of a class in :data:`FLAGGED`, else two spaces."""
+    marker, _, rest = strip_color(line).partition(" ")
+    if not marker.startswith("S"):
+        return "  "
+    return " !" if line_class(marker.rstrip(":"), rest, protocol) in FLAGGED else "  "
 
 
 def _color_line(line: str, protocol: str | None) -> str:
@@ -324,7 +338,7 @@ def _render_lines(
         items = [(place, time, _color_line(text, protocol)) for place, time, text in items]
     if annotated:
         base = records[0].time if records else 0.0
-        out.extend(f"{time - base:9.3f}  {text}" for _, time, text in items)
+        out.extend(f"{time - base:9.3f}{_flag(text, protocol)}{text}" for _, time, text in items)
     else:
         out.extend(text for _, _, text in items)
     return "\n".join(out) + "\n"

@@ -253,3 +253,29 @@ def test_html_cells_carry_the_reply_class() -> None:
     assert '<td class="text no">A1 NO [TRYCREATE] no</td>' in imap
     assert '<td class="text bye">* BYE</td>' in imap
     assert "\x1b" not in page + imap  # colour in HTML is the page's CSS, never SGR
+
+
+@pytest.mark.parametrize(
+    ("protocol", "line", "flagged"),
+    [
+        ("smtp", b"250 ok", False),
+        ("smtp", b"354 go ahead", False),
+        ("smtp", b"451 4.3.0 try later", True),  # RFC 5321 §4.2.1: transient negative
+        ("smtp", b"550 5.1.1 no such user", True),  # permanent negative
+        ("pop3", b"+OK", False),
+        ("pop3", b"-ERR no such message", True),  # RFC 1939 §3
+        ("pop3", b"550 a message body line", False),  # RETR data, not a reply
+        ("imap", b"A1 OK done", False),
+        ("imap", b"A1 NO [TRYCREATE] no mailbox", True),  # RFC 9051 §7.1
+        ("imap", b"A1 BAD syntax", True),
+        ("imap", b"* BYE shutting down", True),
+        ("imap", b"* 3 EXISTS", False),
+    ],
+)
+def test_annotated_view_flags_refusals(protocol: str, line: bytes, flagged: bool) -> None:
+    rendered = session(protocol, [line]).render("annotated")
+    shown = next(text for text in rendered.splitlines() if text.endswith(line.decode()))
+    mark = " !S: " if flagged else "  S: "
+    assert re.fullmatch(r" +[0-9]+\.[0-9]{3}" + re.escape(mark + line.decode()), shown), shown
+    # The plain text view is what Transcript.load reads back: never flagged.
+    assert "!S:" not in session(protocol, [line]).render()

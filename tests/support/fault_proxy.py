@@ -5,7 +5,9 @@ the stream at an exact byte offset of either direction:
 
 - ``cut``: after N bytes have passed, close both sides (FIN, or RST with
   ``reset=True``). Inside TLS this is a session ended without close_notify.
-- ``stall``: after N bytes, hold the rest for ``seconds``, then go on.
+- ``stall``: after N bytes, hold the rest for ``seconds``, then go on (a
+  stall ends early when the proxy is stopped, so a sweep that saw its
+  timeout need not wait the stall out).
 - ``drip``: deliver that direction one byte per write.
 
 The proxy counts bytes exactly (a chunk that straddles the offset is split),
@@ -145,8 +147,10 @@ class _Pair:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             with contextlib.suppress(OSError):
-                if not reset:
-                    sock.shutdown(socket.SHUT_RDWR)
+                # SHUT_RD sends nothing but wakes the other pump's recv() at
+                # once (a close() from this thread would not); the close
+                # below then sends the RST.
+                sock.shutdown(socket.SHUT_RD if reset else socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
 
@@ -165,6 +169,8 @@ class _Pair:
                 except TimeoutError:
                     continue
                 if not data:
+                    if self.dead.is_set():  # woken by _kill: no FIN ahead of its RST
+                        return
                     with contextlib.suppress(OSError):
                         dst.shutdown(socket.SHUT_WR)  # pass the FIN on
                     return
@@ -199,10 +205,18 @@ class _Pair:
             return False
         if fault.action == "stall" and done + before == fault.at:
             self.proxy.fired = True
-            if self.dead.wait(fault.seconds):
+            if self._hold(fault.seconds):
                 return False
         self._send(dst, rest, fault, direction, drip=fault.action == "drip")
         return True
+
+    def _hold(self, seconds: float) -> bool:
+        """Stall for ``seconds``; True when the pair died or the proxy stopped meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.dead.wait(min(left, 0.02)) or self.proxy._stop.is_set():
+                return True
+        return False
 
     def _send(
         self, dst: socket.socket, data: bytes, fault: Fault, direction: str, *, drip: bool

@@ -11,6 +11,7 @@ waited being handed on with no copy.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,71 @@ def test_leftover_of_a_direct_chunk_goes_back_to_line_reading() -> None:
     assert buf.read_line() == b" rest\r\n"
     assert buf.read_line() == b"next\r\n"
     assert len(buf) == 0
+
+
+def _frames_of(data: bytes, plan: random.Random | None, *, sinks: bool) -> list[Any]:
+    """Every frame of ``data``, fed by a driver that picks at random how to read."""
+    from mailwire.imap._frames import FrameReader, StreamedLiteral
+
+    streamed: list[bytes] = []
+
+    class Sink:
+        def __init__(self) -> None:
+            self.parts: list[bytes] = []
+
+        def write(self, piece: bytes) -> None:
+            assert len(piece) <= 4096
+            self.parts.append(bytes(piece))
+
+        def close(self) -> None:
+            streamed.append(b"".join(self.parts))
+
+    limits = Limits(chunk_size=4096)
+    buf = ReceiveBuffer(limits)
+    reader = FrameReader(limits, sink_factory=(lambda prefix, size: Sink()) if sinks else None)
+    frames: list[Any] = []
+    pos = 0
+    while True:
+        while (frame := reader.read(buf)) is not None:
+            literals = [
+                streamed.pop(0) if isinstance(x, StreamedLiteral) else x for x in frame.literals
+            ]
+            frames.append((frame.text, literals))
+        if pos == len(data):
+            return frames
+        if plan is None:  # the reference: everything at once, no view
+            buf.feed(data)
+            pos = len(data)
+            continue
+        view = buf.receive_view() if plan.random() < 0.7 else None
+        if view is not None:
+            with view:
+                n = min(len(view), plan.randint(1, 200_000), len(data) - pos)
+                view[:n] = data[pos : pos + n]
+            buf.filled(n)
+        else:
+            n = min(plan.choice([1, 7, 4096, 50_000, 300_000]), len(data) - pos)
+            buf.feed(data[pos : pos + n])
+        pos += n
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_any_mix_of_reads_gives_the_same_frames(seed: int) -> None:
+    """In-place fills, scratch reads, direct chunks and copies all agree."""
+    rng = random.Random(seed)
+    responses = []
+    for n in range(1, 9):
+        size = rng.choice([0, 5, 40_000, 100_000, 250_000])
+        body = BODY[:size]
+        responses.append(b"* %d FETCH (UID %d BODY[] {%d}\r\n" % (n, n, size) + body + b")\r\n")
+        if rng.random() < 0.3:
+            responses.append(b"* %d FETCH (FLAGS (\\Seen))\r\n" % n)
+    data = b"".join(responses) + b"A1 OK done\r\n"
+    want = _frames_of(data, None, sinks=False)
+    assert len(want) == len(responses) + 1
+    for text, literals in want:
+        if literals:
+            size = int(text.rsplit(b"{", 1)[1].split(b"}")[0])
+            assert literals == [BODY[:size]]
+    for sinks in (False, True):
+        assert _frames_of(data, rng, sinks=sinks) == want

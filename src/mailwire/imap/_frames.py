@@ -180,13 +180,30 @@ class FrameReader:
             RemoteProtocolError: a malformed literal announcement.
             ConnectionLost: the stream ended inside a response.
         """
+        if self._need < 0 and not self._lines and not self._carry:
+            # Most responses are one CRLF line with no literal: no state.
+            line = buf.read_line()
+            if line is None:
+                self._starved(buf)
+                return None
+            if line.endswith(b"\r\n") and not line.endswith(b"}\r\n"):
+                return _make_frame(line[:-2], (), len(line), ())
+            return self._read_lines(buf, line)
+        return self._read_lines(buf, None)
+
+    def _read_lines(self, buf: ReceiveBuffer, first: bytes | None) -> Frame | None:
+        """The general case of :meth:`read`, starting with ``first`` if given."""
         while True:
-            if self._need >= 0:
+            if first is not None:
+                line: bytes | None = first
+                first = None
+            elif self._need >= 0:
                 if not self._read_literal(buf):
                     self._starved(buf)
                     return None
                 continue
-            line = buf.read_line()
+            else:
+                line = buf.read_line()
             if line is None:
                 self._starved(buf)
                 return None

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from mailwire._flow import Flow, flush
+from mailwire._flow import NEED_DATA, Flow, NeedData, flush
 from mailwire.errors import ConnectionLost, TooManyResponses
 from mailwire.imap._append import AppendPart, StreamedAppend
 from mailwire.imap._flows import Done, Handler, execute, receive, status_error, unsolicited
@@ -169,7 +169,11 @@ def fetch(
     conn.literal_sink = router
     try:
         while True:
-            event = yield from receive(conn)
+            # A response already buffered is taken without a read (most of a
+            # big FETCH); otherwise flush and read.
+            event = NEED_DATA if conn.pending_output else conn.next_event()
+            if isinstance(event, NeedData):
+                event = yield from receive(conn)
             if isinstance(event, ConnectionClosed):
                 raise ConnectionLost("the server closed the connection during FETCH")
             if conn.last_tag != tag:

@@ -218,12 +218,14 @@ def baseline(lab: DovecotLab, boxes: Boxes, tmp: pathlib.Path, kind: str = "bloc
     return streams
 
 
-def cut_sweep(lab: DovecotLab, boxes: Boxes, tmp: pathlib.Path, direction: str, kind: str) -> Row:
+def cut_sweep(
+    lab: DovecotLab, boxes: Boxes, tmp: pathlib.Path, direction: str, kind: str, *, limit: int = 500
+) -> Row:
     """Cut at every offset (or 500 spread plus every boundary ±2) of one direction."""
     row = Row(SESSION, kind, f"cut {direction}")
     total, marks = baseline(lab, boxes, tmp).marks(direction)
     row.stream = total
-    for n, at in enumerate(offsets(total, marks, 500)):
+    for n, at in enumerate(offsets(total, marks, limit)):
         marker = uuid.uuid4().hex
         data = message(marker)
         path = tmp / f"cut-{direction}-{n}.eml"

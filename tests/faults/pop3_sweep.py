@@ -180,7 +180,9 @@ def baseline(lab: DovecotLab, tmp: pathlib.Path) -> Streams:
     return Streams.of(out.client.transcript)
 
 
-def cut_sweep(lab: DovecotLab, tmp: pathlib.Path, direction: str, kind: str) -> Row:
+def cut_sweep(
+    lab: DovecotLab, tmp: pathlib.Path, direction: str, kind: str, *, limit: int = 500
+) -> Row:
     """Cut at every offset (or 500 spread plus every line end ±2) of one direction."""
     row = Row(SESSION, kind, f"cut {direction}")
     streams = baseline(lab, tmp)
@@ -189,7 +191,7 @@ def cut_sweep(lab: DovecotLab, tmp: pathlib.Path, direction: str, kind: str) -> 
     # Where QUIT has reached the server: the whole client stream has passed,
     # or the server has begun its answer to QUIT (its last line).
     quit_from = total if direction == "c2s" else streams.lines[-2]
-    for at in offsets(total, marks, 500):
+    for at in offsets(total, marks, limit):
         markers = seed(lab)
         maildir = tmp / f"cut-{at}"
         fault = Fault(direction, at, reset=at % 5 == 0)  # type: ignore[arg-type]  # some RSTs

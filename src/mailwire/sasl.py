@@ -817,6 +817,8 @@ def choose(
     enable_cram_md5: bool = False,
     allowed: Iterable[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    host: str | None = None,
+    port: int | None = None,
 ) -> Mechanism:
     """Pick the strongest offered mechanism that the credentials can use.
 
@@ -843,6 +845,8 @@ def choose(
             when ``allowed`` names it.
         allowed: mechanism names in the caller's order of preference.
         limits: passed on to the mechanism.
+        host, port: the server the client connected to, which OAUTHBEARER
+            sends in its GS2 header (RFC 7628 §3.1); the others ignore them.
 
     Returns:
         A fresh mechanism.
@@ -878,6 +882,8 @@ def choose(
                 token=token,
                 authzid=authzid,
                 limits=limits,
+                host=host,
+                port=port,
             )
     offer = _quote(" ".join(sorted(server))) if server else "nothing"
     considered = " ".join(mechanism for mechanism in candidates if usable[mechanism]) or "none"

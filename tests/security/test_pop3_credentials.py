@@ -69,11 +69,13 @@ def sasl_server(*, refuse: bool = False) -> dict[str, Any]:
     }
 
 
-def secrets_of(password: str = PASSWORD) -> list[str]:
+def secrets_of(password: str = PASSWORD, server: tuple[str, int] | None = None) -> list[str]:
     plain = b"\0mrose\0" + password.encode()
     xoauth = f"user=mrose\x01auth=Bearer {TOKEN}\x01\x01".encode()
-    # RFC 7628 §3.1: GS2 header, then key/value pairs separated by ^A.
-    bearer = f"n,a=mrose,\x01auth=Bearer {TOKEN}\x01\x01".encode()
+    # RFC 7628 §3.1: GS2 header, then key/value pairs separated by ^A; the
+    # client names the server it connected to (host, port) when it knows it.
+    where = f"host={server[0]}\x01port={server[1]}\x01" if server else ""
+    bearer = f"n,a=mrose,\x01{where}auth=Bearer {TOKEN}\x01\x01".encode()
     digest = Apop.from_secret("mrose", "<1896.697170952@dbc.mtview.ca.us>", password).digest
     return [
         password,
@@ -120,9 +122,10 @@ def test_s40_secrets_are_never_recorded(
         c.quit()
     # The secret did go to the server: the test would be empty otherwise.
     sent = server.received.decode("latin-1")
-    assert any(secret in sent for secret in secrets_of())
+    secrets = secrets_of() + secrets_of(server=(c.client.host, c.client.port))
+    assert any(secret in sent for secret in secrets)
     text = everywhere(c, caplog.text)
-    for secret in secrets_of():
+    for secret in secrets:
         assert secret not in text, (how, secret)
     assert "<redacted" in c.client.transcript.render()
     # Only the sizes of the secrets are kept (Transcript keep_secrets=False).
@@ -138,7 +141,7 @@ def test_s40_refusals_carry_no_secret(session: Callable[..., Sync], how: str) ->
             LOGINS[how](c)
     error = info.value
     text = everywhere(c, str(error), repr(error), str(error.reply), repr(error.__cause__))
-    for secret in secrets_of():
+    for secret in secrets_of() + secrets_of(server=(c.client.host, c.client.port)):
         assert secret not in text
     assert error.reply is not None
     assert error.reply.code == "AUTH"

@@ -241,6 +241,9 @@ def test_s40_secrets_never_recorded(
         c.quit()
         everything = _everything_recorded(c, caplog, extra)
     secrets = _secrets()
+    # RFC 7628 §3.1: OAUTHBEARER names the server the client connected to.
+    where = f"host={c.client.host}\x01port={c.client.port}\x01"
+    secrets.append(b64(f"n,a={USER},\x01{where}auth=Bearer {TOKEN}\x01\x01"))
     if how == "plain-continuation":
         long_password = credentials["password"]
         secrets += [long_password, b64(f"\0{USER}\0{long_password}")]

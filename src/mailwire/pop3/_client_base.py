@@ -238,6 +238,8 @@ class ClientBase:
             enable_apop=self.enable_apop,
             enable_cram_md5=self.enable_cram_md5,
             limits=self.limits,
+            host=self.host,
+            port=self.port,
         )
         if choice.mechanism is not None:
             return self._logged_in(

@@ -64,6 +64,8 @@ def choose_login(
     enable_apop: bool,
     enable_cram_md5: bool,
     limits: Limits,
+    host: str | None = None,
+    port: int | None = None,
 ) -> Choice:
     """Pick the login method (see the module docstring).
 
@@ -93,6 +95,8 @@ def choose_login(
                 enable_cram_md5=enable_cram_md5,
                 allowed=allowed,
                 limits=limits,
+                host=host,
+                port=port,
             )
         except AuthenticationError:
             return None

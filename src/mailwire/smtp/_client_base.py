@@ -172,6 +172,8 @@ class ClientBase:
             enable_cram_md5=self.enable_cram_md5,
             allowed=mechanisms,
             limits=self.limits,
+            host=self.host,
+            port=self.port,
         )
         return _flows.authenticate(conn, mechanism)
 

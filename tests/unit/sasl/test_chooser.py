@@ -186,3 +186,15 @@ def test_choice_is_the_first_offered_in_preference_order(offered: list[str], pas
         assert expected.startswith("SCRAM")
     else:
         assert outcome.name == expected
+
+
+def test_oauthbearer_names_the_server_it_was_chosen_for() -> None:
+    """RFC 7628 §3.1: the client sends the host and port it connected to; the
+    clients pass theirs to choose(), which hands them to OAUTHBEARER only."""
+    bearer = choose(["OAUTHBEARER"], username="u", token="t0k", host="mail.example.org", port=587)
+    assert (
+        bearer.initial_response()
+        == b"n,a=u,\x01host=mail.example.org\x01port=587\x01auth=Bearer t0k\x01\x01"
+    )
+    plain = choose(["PLAIN"], username="u", password="p", host="mail.example.org", port=587)
+    assert plain.initial_response() == b"\0u\0p"

@@ -389,6 +389,8 @@ def test_condstore_and_qresync_resync(kind: str, dovecot_lab: DovecotLab, mailbo
     c = connect(kind, dovecot_lab)
     try:
         uids = [c.append(mailbox, make_message()).uids[0] for _ in range(3)]
+        # RFC 7162 §3.2.3 / RFC 5161 §3.1: QRESYNC is enabled before any SELECT.
+        assert "QRESYNC" in c.enable("QRESYNC")
         first = c.select(mailbox, condstore=True)
         assert first.highestmodseq is not None
         validity, modseq = first.uidvalidity, first.highestmodseq

@@ -280,19 +280,38 @@ def test_rfc9051_logout_reads_the_tagged_ok() -> None:
     assert tagged.text == "LOGOUT completed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 5161 §3.1 / RFC 9051 §6.3.1: clients MUST NOT issue ENABLE once they "
-        "SELECT/EXAMINE a mailbox; the IMAP core's ENABLE row allows the SELECTED state "
-        "(and the state after CLOSE), and the client's enable() does not check either"
-    ),
-)
 def test_rfc5161_no_enable_after_select() -> None:
+    """RFC 5161 §3.1: clients MUST NOT issue ENABLE once they SELECT/EXAMINE a
+    mailbox; the core refuses it (and writes nothing)."""
     conn = imap_selected()
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError, match="RFC 5161"):
         conn.send(imap.Enable(("CONDSTORE",)))
     assert conn.data_to_send() == b""
+
+
+@pytest.mark.parametrize("leave", ["close", "unselect", "stay"])
+def test_rfc5161_client_enable_after_a_select_is_refused_before_sending(leave: str) -> None:
+    """Even after CLOSE or UNSELECT (the state is AUTHENTICATED again), a session
+    that selected a mailbox may not ENABLE; the client refuses before the core, so
+    the session stays usable."""
+    greeting = b"* PREAUTH [CAPABILITY IMAP4rev1 ENABLE UNSELECT CONDSTORE] hi\r\n"
+    steps = [(b"A1 EXAMINE INBOX\r\n", b"* 1 EXISTS\r\nA1 OK [READ-ONLY] done\r\n")]
+    if leave != "stay":
+        steps.append((f"A2 {leave.upper()}\r\n".encode(), b"A2 OK done\r\n"))
+    tag = f"A{len(steps) + 1}"
+    steps.append((f"{tag} NOOP\r\n".encode(), f"{tag} OK done\r\n".encode()))
+    with Script(greeting, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        c.client.select("INBOX", readonly=True)
+        if leave != "stay":
+            getattr(c.client, leave)()
+        with pytest.raises(LocalProtocolError, match="RFC 5161"):
+            c.client.enable("CONDSTORE")
+        c.client.noop()
+        c.close()
+    assert b"ENABLE" not in script.server.received
+    assert script.errors == []
 
 
 def test_rfc9051_zero_length_synchronizing_literal_still_waits() -> None:
@@ -908,4 +927,28 @@ def test_rfc9208_refused_setquota_and_rfc5464_setmetadata_without_data() -> None
         assert done.tagged.status == "OK"
         c.noop()
         c.close()
+    assert script.errors == []
+
+
+def test_rfc7162_qresync_select_after_a_select_asks_for_enable_first() -> None:
+    """RFC 7162 §3.2.3 needs ENABLE QRESYNC before SELECT (QRESYNC ...), and RFC 5161
+    §3.1 forbids ENABLE once a mailbox was selected: the client says so and sends
+    nothing, instead of an ENABLE the server should refuse."""
+    greeting = b"* PREAUTH [CAPABILITY IMAP4rev1 ENABLE CONDSTORE QRESYNC] hi\r\n"
+    steps = [
+        (
+            b"A1 SELECT INBOX\r\n",
+            b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\nA1 OK [READ-WRITE] ok\r\n",
+        ),
+        (b"A2 NOOP\r\n", b"A2 OK done\r\n"),
+    ]
+    with Script(greeting, steps) as script:
+        c = Both("blocking", script.port)
+        c.connect()
+        c.client.select("INBOX")
+        with pytest.raises(LocalProtocolError, match='enable\\("QRESYNC"\\)'):
+            c.client.select("INBOX", qresync=imap.QResync(7, 1))
+        c.client.noop()
+        c.close()
+    assert b"ENABLE" not in script.server.received
     assert script.errors == []

@@ -26,7 +26,7 @@ from mailwire.imap._flows import Done
 from mailwire.imap._session import Alert, Capabilities, SelectedMailbox
 from mailwire.imap._state import State
 from mailwire.imap.commands import Compress, Login
-from mailwire.imap.connection import Connection
+from mailwire.imap.connection import ENABLE_AFTER_SELECT, Connection
 from mailwire.imap.events import NamespaceData, Response, StatusResponse, Tagged
 from mailwire.limits import DEFAULT_LIMITS, Limits
 from mailwire.tls import TLSMode, default_port
@@ -297,6 +297,8 @@ class ClientBase(OpsMixin):
         self._usable()
         wanted = tuple(names)
         self._need("ENABLE", "IMAP4REV2")
+        if self.connection.selected_once:  # refused here, before the core is touched
+            raise LocalProtocolError(ENABLE_AFTER_SELECT)
         return _flows.enable(self.connection, wanted, self._handle, limit=self._limit)
 
     def _id_flow(self, params: dict[str, str | None] | None) -> Flow[dict[str, str | None] | None]:

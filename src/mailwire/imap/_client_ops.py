@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from mailwire._flow import Flow
-from mailwire.errors import NotSupportedError
+from mailwire.errors import LocalProtocolError, NotSupportedError
 from mailwire.imap import _flows_mailbox as mbx
 from mailwire.imap import _flows_message as msg
 from mailwire.imap._append import AppendPart
@@ -213,6 +213,14 @@ class OpsMixin:
             self._need("CONDSTORE")
         if qresync is not None:
             self._need("QRESYNC")
+            if "QRESYNC" not in self.connection.enabled and self.connection.selected_once:
+                # RFC 7162 §3.2.3 wants ENABLE QRESYNC first; RFC 5161 §3.1 forbids
+                # ENABLE once a mailbox was selected. Nothing is sent.
+                raise LocalProtocolError(
+                    "QRESYNC must be enabled before the first SELECT of the session: "
+                    'call enable("QRESYNC") right after logging in (RFC 7162 §3.2.3, '
+                    "RFC 5161 §3.1)"
+                )
         return self._open(mailbox, readonly, condstore, qresync)
 
     def _open(

@@ -68,6 +68,11 @@ _NO_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
 _ANNOTATE_UNTAGGED = 50
 
 
+ENABLE_AFTER_SELECT = (
+    "ENABLE cannot be sent once a mailbox has been selected in this session (RFC 5161 §3.1)"
+)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ConnectionClosed:
     """The server closed the stream after the session ended (LOGOUT or BYE)."""
@@ -117,6 +122,9 @@ class Connection(CoreBase):
         self.capabilities: Capabilities | None = None
         self.enabled: set[str] = set()
         self.mailbox: SelectedMailbox | None = None
+        #: A SELECT or EXAMINE was sent in this session: ENABLE may no longer
+        #: be (RFC 5161 §3.1), even after CLOSE or UNSELECT.
+        self.selected_once = False
         self.tls_active = tls_active
         self.authenticated = False
         self.preauth = False
@@ -240,6 +248,7 @@ class Connection(CoreBase):
             wants_plus=verb in ("AUTHENTICATE", "IDLE"),
         )
         if verb in ("SELECT", "EXAMINE"):
+            self.selected_once = True
             name = str(getattr(command, "mailbox", ""))
             entry.mailbox = SelectedMailbox(name, readonly=verb == "EXAMINE")
         elif verb == "STATUS":
@@ -268,6 +277,8 @@ class Connection(CoreBase):
     def _check_allowed(self, verb: str, exclusive: bool, uid: bool, rfc: str) -> None:
         if self.state not in SEND_TABLE[verb].allowed:
             raise LocalProtocolError(f"{verb} is not allowed in state {self.state.name} ({rfc})")
+        if verb == "ENABLE" and self.selected_once:
+            raise LocalProtocolError(ENABLE_AFTER_SELECT)
         for entry in self._table.values():
             if entry.exclusive:
                 raise LocalProtocolError(

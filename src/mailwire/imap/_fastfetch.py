@@ -6,20 +6,22 @@ one regex per FETCH item, one for a whole ENVELOPE, one per body part, one
 ``findall`` per address list or parameter list. Python code only converts
 the captured groups and builds the objects, with no per-token work
 (performance.md W3). On the W3 listing (benchmarks/workloads/
-imap_fetch_parse.py) this path is 2.6 times the token parser of
-:mod:`._fetch` and 4.4-4.8 times imaplib + IMAPClient, paired. Where the time
-goes (50,000 messages, CPU seconds, 2026-11-27): framing, parsing and the
-benchmark's read-back 3.5 s, about 48 us per message of it here; the garbage
-collector 1.5 s, nearly all in six full collections over the ~10 tracked
-objects kept per message (FetchData, Envelope, 4.5 BodyStructures, the parts
-and address tuples). Neither half alone fits the issue's 10x budget (about
-2.3 s in all).
+imap_fetch_parse.py) this path is 2.1 times the token parser of
+:mod:`._fetch` and 3.5-4.6 times imaplib + IMAPClient, paired (the spread is
+the shared machine's load; 2026-11-27). Where the time goes, 50,000
+messages, CPU seconds: framing, parsing and the benchmark's read-back 3.3-3.6
+s (parsing about 47 us a message: ENVELOPE 12, BODYSTRUCTURE 24, the rest
+decoding and the simple items); the garbage collector 1.3-1.5 s, nearly all
+in six full collections over the ~9 tracked objects kept per message
+(FetchData, Envelope, 4.5 BodyStructures, the parts and address tuples).
+Neither half alone fits the issue's 10x budget (about 2.3 s in all).
 
 Most responses of a listing are *plain*: no backslash after the flags and
 no literal, so every string is a quoted string whose value is the text
 between its quotes. Those take a second set of functions that convert the
 captured groups inline instead of calling :func:`_s` and friends for each
-(about an eighth faster); the others take the general functions.
+(13-16% less parse time on the W3 listing); the others take the general
+functions.
 
 The fast path covers a subset on purpose: an all-ASCII response line (8-bit
 data is fine inside literals), upper-case keywords, single spaces, no
@@ -30,8 +32,9 @@ extension data beyond body-fld-loc, the usual FETCH items. It works on
 text leaves that subset, :func:`fast_msg_att` returns ``None`` and the
 caller parses the response again with the token-based, tolerant parser of
 :mod:`._fetch`, which also records defects. On every input both accept, the
-two produce equal objects (tests/unit/imap/test_fetch_paths.py checks this
-on the corpus and on generated listings).
+two produce equal objects (tests/unit/imap/test_mailkit_corpus.py checks
+this on the corpus, test_fetch_paths.py on a generated listing and on cases
+aimed at the plain path).
 
 Body structures are walked with an explicit stack, never by recursion.
 """

@@ -759,24 +759,30 @@ def test_imap_extension_commands_only_when_advertised(call: Any) -> None:
     assert script.server.received == b"A1 SELECT INBOX\r\nA2 LOGOUT\r\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 6855 §5: LOGIN is not extended to UTF-8; a client needing UTF-8 user names or "
-        "passwords MUST use AUTHENTICATE. client.login() sends a non-ASCII password in LOGIN "
-        "(as a literal) instead of refusing or switching to AUTHENTICATE"
-    ),
-)
 def test_rfc6855_utf8_credentials_never_go_in_login() -> None:
+    """RFC 6855 §5: UTF-8 credentials MUST go through AUTHENTICATE; login() switches
+    to the strongest offered password mechanism, which carries them as UTF-8."""
+    plain = base64.b64encode("\0user\0pässw".encode()).decode()
     greeting = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"
-    steps = [(b"A1 LOGIN user {6}\r\n", b"+ go\r\n"), ("pässw\r\n".encode(), b"A1 NO no\r\n")]
+    steps = [
+        (b"A1 AUTHENTICATE PLAIN\r\n", b"+ \r\n"),
+        (f"{plain}\r\n".encode(), b"A1 OK [CAPABILITY IMAP4rev1] in\r\n"),
+    ]
     with Script(greeting, steps) as script:
-        c = Both("blocking", script.port)
+        c = Both("blocking", script.port, allow_plaintext_auth=True)
         c.connect()
-        with contextlib.suppress(MailwireError, ValueError):
+        c.login("user", "pässw")
+        c.close()
+    assert script.errors == []
+    assert b"LOGIN" not in script.server.received
+    # Without a password mechanism there is no way to send them: refused, nothing sent.
+    with Script(b"* OK [CAPABILITY IMAP4rev1] hi\r\n", []) as script:
+        c = Both("blocking", script.port, allow_plaintext_auth=True)
+        c.connect()
+        with pytest.raises(ValueError, match="RFC 6855"):
             c.login("user", "pässw")
         c.close()
-    assert b"LOGIN" not in script.server.received
+    assert script.server.received == b""
 
 
 @pytest.mark.parametrize(

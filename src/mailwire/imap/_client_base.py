@@ -224,6 +224,24 @@ class ClientBase(OpsMixin):
                 capability="LOGIN",
             )
         Login(username, password)  # ValueError for CR, LF or NUL before anything is sent
+        if not (username + password).isascii():
+            # RFC 6855 §5: LOGIN is not extended to UTF-8; such credentials MUST
+            # go through AUTHENTICATE, which carries them as UTF-8.
+            offered = {name.upper() for name in (caps.auth if caps is not None else ())}
+            if not offered.intersection(sasl.PASSWORD_PREFERENCE):
+                raise ValueError(
+                    "a non-ASCII user name or password needs AUTHENTICATE (RFC 6855 §5), "
+                    "and the server offers no password mechanism (SCRAM, PLAIN, LOGIN)"
+                )
+            return self._authenticate_flow(
+                None,
+                username=username,
+                password=password,
+                token=None,
+                authzid=None,
+                mechanisms=None,
+                initial_response=None,
+            )
         return self._after_login(
             _flows.login(self.connection, username, password, self._handle, limit=self._limit)
         )

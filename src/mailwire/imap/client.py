@@ -102,6 +102,10 @@ class Client(ClientBase):
     def login(self, username: str, password: str) -> Capabilities:
         """LOGIN (RFC 9051 §6.2.3). State: NOT_AUTHENTICATED -> AUTHENTICATED.
 
+        A non-ASCII user name or password is sent with AUTHENTICATE instead
+        (the strongest offered password mechanism), since LOGIN carries no
+        UTF-8 (RFC 6855 §5).
+
         Returns:
             The capabilities after login (they may change, §6.2.3).
 
@@ -109,7 +113,8 @@ class Client(ClientBase):
             SecurityError: no TLS and plaintext auth not allowed (nothing sent).
             NotSupportedError: LOGINDISABLED (nothing sent).
             AuthenticationError: the server refused.
-            ValueError: CR, LF or NUL in an argument (nothing sent).
+            ValueError: CR, LF or NUL in an argument, or non-ASCII
+                credentials and no password mechanism offered (nothing sent).
         """
         return self._run(self._login_flow(username, password))
 

@@ -172,6 +172,7 @@ def index_rows() -> dict[str, dict[str, int]]:
         if link is None:
             continue
         mapped, fails, untested, na = (int(c) for c in cells[-4:])
+        assert link.group(1) not in out, f"{link.group(1)} is in the index twice"
         out[link.group(1)] = {"mapped": mapped, "fails": fails, "untested": untested, "na": na}
     return out
 

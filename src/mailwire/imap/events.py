@@ -261,6 +261,13 @@ class NamespaceData(Response):
     defects: tuple[Defect, ...] = ()
 
 
+#: RFC 9051 §6.3.9.4, Table 2: an attribute -> the stronger ones that imply it.
+_IMPLIED_BY: dict[str, tuple[str, ...]] = {
+    "\\hasnochildren": ("\\noinferiors",),
+    "\\noselect": ("\\nonexistent",),
+}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListData(Response):
     """``* LIST`` / ``* LSUB`` / ``* XLIST`` (RFC 9051 §7.3.1, RFC 5258, RFC 6154).
@@ -290,9 +297,15 @@ class ListData(Response):
     defects: tuple[Defect, ...] = ()
 
     def has_attribute(self, attribute: str) -> bool:
-        """Whether ``attribute`` (``"\\\\Noselect"``...) is set, ignoring case."""
+        """Whether ``attribute`` (``"\\\\Noselect"``...) is set, ignoring case.
+
+        An attribute implied by a stronger one counts as set (RFC 9051
+        §6.3.9.4, Table 2): ``\\\\NoInferiors`` implies ``\\\\HasNoChildren``,
+        ``\\\\NonExistent`` implies ``\\\\Noselect``.
+        """
         wanted = attribute.lower()
-        return any(a.lower() == wanted for a in self.attributes)
+        given = {a.lower() for a in self.attributes}
+        return wanted in given or any(strong in given for strong in _IMPLIED_BY.get(wanted, ()))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -138,6 +138,7 @@ class Connection(CoreBase):
         self._table: dict[str, InFlight] = {}
         self._writing: collections.deque[InFlight] = collections.deque()
         self._fed = 0  # octets received so far (S7)
+        self._chunk = limits.chunk_size
         self._untagged_noted = 0
 
     def __repr__(self) -> str:
@@ -186,6 +187,17 @@ class Connection(CoreBase):
     def pending_output(self) -> bool:
         """Whether bytes are queued for the server (``data_to_send`` would not be empty)."""
         return bool(len(self._out))
+
+    def receive_size(self) -> int:
+        """How many bytes to read next: the buffer's answer, at most one chunk.
+
+        A line is allowed ``Limits.max_line_length`` octets, but reading that
+        much at once would set aside a fresh megabyte per read; after each
+        large literal only a short line is due (the rest of the response, the
+        next announcement), and the literal that follows is read straight
+        into place (:meth:`receive_view`). So reads stay one chunk long.
+        """
+        return min(self._buffer.wanted(), self._chunk)
 
     def receive_view(self) -> memoryview | None:
         """A view to read the next bytes straight into, or ``None``.

@@ -23,8 +23,9 @@ Bounds, checked before anything is read (security.md S22, S24):
   ``max_literal_size + max_line_length`` bytes in all, so that a response of
   endless small literals is bounded too;
 - a literal can instead be streamed to a *sink* chunk by chunk (at most
-  the receive buffer's ``Limits.chunk_size`` at a time), in which case its
-  size is bounded only by the sink.
+  the receive buffer's ``Limits.chunk_size`` at a time, or one read's worth
+  of a reused scratch buffer for a sink that accepts views; see
+  :class:`LiteralSink`), in which case its size is bounded only by the sink.
 
 A literal kept in memory is read into a buffer of its declared size, set
 aside only after the checks above pass; the driver then reads straight into
@@ -63,6 +64,10 @@ class LiteralSink(Protocol):
     """Where a streamed literal goes: anything with ``write(bytes)``.
 
     ``close()`` is called, when the object has one, after the last chunk.
+    A sink whose class sets ``accepts_views = True`` is given memoryviews
+    instead, valid only during the call (the next read reuses the memory),
+    in pieces as large as a read; every other sink gets ``bytes`` of at most
+    ``Limits.chunk_size`` octets, which it may keep.
     """
 
     def write(self, data: bytes, /) -> object: ...
@@ -142,6 +147,7 @@ class FrameReader:
         "_sink_factory",
         "_size",
         "_total",
+        "_views",
     )
 
     def __init__(
@@ -159,6 +165,7 @@ class FrameReader:
         self._need = -1
         self._total = 0
         self._sink: LiteralSink | None = None
+        self._views = False
         self._binary = False
         self._held = 0
         self._size = 0
@@ -285,6 +292,7 @@ class FrameReader:
                     limit=self._max_held,
                 )
         self._sink = sink
+        self._views = sink is not None and getattr(sink, "accepts_views", False) is True
         self._need = self._total = size
         return True
 
@@ -300,12 +308,17 @@ class FrameReader:
                 return False
             self._literals.append(data)
         else:
+            # A sink that takes views gets each read as it landed, valid only
+            # during the call; any other sink gets bytes of at most one chunk
+            # (Limits.chunk_size), which it may keep.
+            take = buf.read_view if self._views else buf.read_upto
+            write = sink.write
             while need:
-                chunk = buf.read_upto(need)  # at most one chunk (Limits.chunk_size)
+                chunk = take(need)
                 if not chunk:
                     self._need = need
                     return False
-                sink.write(chunk)
+                write(chunk)  # type: ignore[arg-type]
                 need -= len(chunk)
             close = getattr(sink, "close", None)
             if close is not None:

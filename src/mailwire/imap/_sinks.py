@@ -40,7 +40,16 @@ _ANY_UID = re.compile(rb"[ (]UID (\d+) ", re.IGNORECASE)
 
 
 class Writable(Protocol):
-    """What a sink must offer: ``write(bytes)``; ``close()`` and ``abort(exc)`` are optional."""
+    """What a sink must offer: ``write(bytes)``; ``close()`` and ``abort(exc)`` are optional.
+
+    A sink may also set the class attribute ``accepts_views = True``: it is
+    then given memoryviews of the receive buffer instead of ``bytes``, in
+    pieces as large as one read, each valid only during the ``write`` call
+    (the memory is reused by the next read), so it must copy or write out
+    what it wants to keep before returning. That saves one copy per chunk;
+    :class:`FileSink` does it. Other sinks get ``bytes`` of at most
+    ``Limits.chunk_size`` octets, which they may keep.
+    """
 
     def write(self, data: bytes, /) -> object: ...
 
@@ -51,11 +60,13 @@ SinkFactory = Callable[[int, str], Writable]
 class _Guard:
     """The sink the framer writes to: counts, reports progress, closes when whole."""
 
-    __slots__ = ("closed", "done", "key", "router", "section", "sink", "size")
+    __slots__ = ("accepts_views", "closed", "done", "key", "router", "section", "sink", "size")
 
     def __init__(self, router: SinkRouter, sink: Any, key: int, section: str, size: int) -> None:
         self.router = router
         self.sink = sink
+        # Passed through: views only to a sink that asked for them.
+        self.accepts_views = getattr(sink, "accepts_views", False) is True
         self.key = key
         self.section = section
         self.size = size
@@ -65,8 +76,9 @@ class _Guard:
     def write(self, data: bytes, /) -> None:
         self.sink.write(data)
         self.done += len(data)
-        if self.router.progress is not None:
-            self.router.progress(self.key, self.section, self.done, self.size)
+        progress = self.router.progress
+        if progress is not None:
+            progress(self.key, self.section, self.done, self.size)
 
     def close(self) -> None:
         self.closed = True
@@ -187,9 +199,15 @@ class FileSink:
     Data goes to ``path + ".part"``; :meth:`close` (the literal is complete)
     renames it to ``path``; :meth:`abort` (the transfer failed) removes it.
 
+    It accepts views (see :class:`Writable`): each is written to the file
+    during the call and not kept.
+
     Args:
         path: the final file name.
     """
+
+    #: Writes each chunk out during the call, so a view of a reused buffer does.
+    accepts_views = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -197,8 +215,8 @@ class FileSink:
         self._file: IO[bytes] | None = open(self.partial, "wb")  # noqa: SIM115
         self.complete = False
 
-    def write(self, data: bytes, /) -> int:
-        """Append a chunk."""
+    def write(self, data: bytes | memoryview, /) -> int:
+        """Append a chunk (bytes, or a view valid only during the call)."""
         assert self._file is not None
         return self._file.write(data)
 

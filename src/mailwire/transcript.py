@@ -121,7 +121,9 @@ class Transcript:
         clock: the time source for record stamps (``time.monotonic``).
         max_data_bytes: application and TLS bytes kept in memory in all;
             past it, records keep their ``size`` but not their ``data``, so a
-            200 MiB download does not also live in the transcript. ``None``
+            200 MiB download does not also live in the transcript, and
+            consecutive records dropped alike are merged into one that
+            counts them all (the record list stays bounded too). ``None``
             keeps everything.
         keep_secrets: keep the bytes of sensitive records (passwords, AUTH
             payloads) so that ``reveal_secrets=True`` can show them. Off by
@@ -220,6 +222,34 @@ class Transcript:
             if self._kept + size > self._max_data_bytes:
                 self.dropped_bytes += size
                 data = b""
+                last = self.records[-1] if self.records else None
+                if (
+                    last is not None
+                    and last.kind is kind
+                    and last.direction is direction
+                    and last.size
+                    and not last.data
+                    and not last.sensitive
+                    and not sensitive
+                    and last.note is None
+                    and note is None
+                    and last.tls is self.tls_active
+                ):
+                    # Past the cap, a run of dropped bytes is one record that
+                    # counts them: a long download adds no record per read.
+                    merged = Record(
+                        last.seq,
+                        last.time,
+                        kind,
+                        direction,
+                        b"",
+                        False,
+                        None,
+                        last.tls,
+                        last.size + size,
+                    )
+                    self.records[-1] = merged
+                    return merged
             else:
                 self._kept += size
         record = Record(

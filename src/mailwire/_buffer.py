@@ -26,7 +26,9 @@ Large literals cost one copy at most (the IMAP bulk FETCH, issue 6):
   it so the driver can ``recv_into`` it, and :meth:`filled` records the count.
 - *As received.* While :meth:`read_upto` streams a literal to a sink, a chunk
   that arrives whole is handed on as the same object, and reads straight
-  from the socket go into one reused scratch buffer, cut into chunks.
+  from the socket go into one reused scratch buffer, cut into chunks
+  (copied out as ``bytes``), or handed out whole as a view of it by
+  :meth:`read_view` for a sink that copies before the next read.
 
 Lines are split at LF and handed out *with* their terminator, CRLF or bare LF,
 so that the protocol layer decides what a bare LF means (RFC 5321 §2.3.8 says

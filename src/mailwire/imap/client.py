@@ -350,7 +350,10 @@ class Client(ClientBase):
             items: ``["ENVELOPE", "FLAGS", "BODY.PEEK[]"]`` or one string.
             sink: ``factory(uid, section)`` -> binary file-like: each body is
                 written to it chunk by chunk and it is closed when complete
-                (aborted, ``abort(exc)``, when the transfer fails).
+                (aborted, ``abort(exc)``, when the transfer fails). Chunks
+                are ``bytes`` the sink may keep; a sink class that sets
+                ``accepts_views = True`` (``FileSink``) gets memoryviews
+                valid only during ``write`` instead, one copy fewer.
             progress: ``progress(uid, section, done, total)`` per chunk.
             uid: ``False`` for message sequence numbers.
             changedsince, vanished: CONDSTORE / QRESYNC modifiers (RFC 7162).

@@ -379,7 +379,17 @@ class Timeout(MailwireError, TimeoutError):
     Also a :class:`TimeoutError`. The connection is NOT usable afterwards: the
     reply that was late may still arrive and would be paired with the wrong
     command.
+
+    Attributes:
+        settled: in a batch (``send_messages``), the results of the messages
+            settled before the deadline passed; empty otherwise.
     """
+
+    settled: list[object]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.settled = []
 
 
 class MIMEError(MailwireError):

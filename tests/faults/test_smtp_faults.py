@@ -17,7 +17,7 @@ import pytest
 
 from mailwire import Timeout
 from tests.faults import smtp_sweep
-from tests.faults.common import FALSE_FAILURE, Row
+from tests.faults.common import Row
 from tests.faults.smtp_sweep import AiosmtpdTarget
 from tests.lab import LabCertificates, SmtpLab, SmtpLabOptions, start_lab
 from tests.support.fault_proxy import Fault, FaultProxy
@@ -58,21 +58,15 @@ def test_cut_at_every_offset(target: AiosmtpdTarget, direction: str, kind: str) 
 def test_stall_at_every_reply_boundary(target: AiosmtpdTarget, kind: str) -> None:
     """Every stall ends in Timeout (OutcomeUnknown when the end of data's reply stalled).
 
-    One guarantee is broken by the library and shown on its own, strictly
-    expected to fail, in test_timeout_after_a_settled_message_keeps_it below.
+    A Timeout in a batch carries the messages settled before it (``.settled``),
+    so none is reported unsent when the server has it (no false failure).
     """
     row = smtp_sweep.stall_sweep(target, kind)
-    assert_clean(row, allow=(FALSE_FAILURE,))
+    assert_clean(row)
     assert set(row.outcomes) == {"Timeout", "OutcomeUnknown"}, row.describe()
     assert row.false_successes == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a Timeout in send_messages carries no .settled (only ConnectionLost "
-    "does), so a batch whose first message was accepted reports a bare Timeout and a resend "
-    "duplicates that message (src/mailwire/smtp/_send.py, send_messages)",
-)
 @pytest.mark.parametrize("kind", ["blocking", "asyncio"])
 def test_timeout_after_a_settled_message_keeps_it(target: AiosmtpdTarget, kind: str) -> None:
     streams = smtp_sweep.baseline(target)
@@ -86,7 +80,7 @@ def test_timeout_after_a_settled_message_keeps_it(target: AiosmtpdTarget, kind: 
         out = smtp_sweep.session(target, proxy.port, datas, kind, 0.2)
     assert target.delivered(markers) == [True, False, False]
     assert isinstance(out.error, Timeout)
-    settled = getattr(out.error, "settled", [])
+    settled = out.error.settled
     assert len(settled) == 1
     assert list(settled[0].accepted) == [target.recipient]
 

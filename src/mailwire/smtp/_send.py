@@ -515,6 +515,8 @@ def send_messages(
             open; ``.settled`` holds the results of the messages before it.
         ConnectionLost: lost before a message's data went out (that message
             and the later ones were not sent); ``.settled`` as above.
+        Timeout: a reply was late before a message's data went out;
+            ``.settled`` as above.
         NotSupportedError, ValueError: before anything was sent.
     """
     txns = [_plan(conn, msg, options) for msg, options in batch]
@@ -549,7 +551,9 @@ def send_messages(
                 results.append(_failed(txn, refused, finals[-1]))
             if following is not None and not pipelined:
                 _queue_envelope(conn, following)
-        except ConnectionLost as exc:  # OutcomeUnknown included
+        except (ConnectionLost, Timeout) as exc:  # OutcomeUnknown included
+            # The messages before this one are settled: say so, or a caller
+            # resending the batch would deliver them twice.
             exc.settled = list(results)
             raise
     return results

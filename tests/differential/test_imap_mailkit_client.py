@@ -40,7 +40,7 @@ option and sends LIST (SUBSCRIBED) instead of LSUB.
 A step our client refuses before sending anything -- for a capability the
 server did not offer, for caller input holding CR or LF (an ID value MailKit
 sends as a literal), for a KEYWORD that is no atom, a METADATA entry name
-with one component, or a second COMPRESS -- is skipped by the server too.
+with one component and no DEPTH, or a second COMPRESS -- is skipped by the server too.
 Scenarios using what the client has no call or parameter for (NOTIFY, the
 ACL family, SELECT (ANNOTATE), ESORT, FETCH PARTIAL ...), or bytes computed
 by the MailKit test (``send_pattern``), are skipped naming every such step;
@@ -509,10 +509,11 @@ def _metadata(verb: str, args: list[Any]) -> Call:
     def get(c: Client) -> object:
         return c.get_metadata(mailbox, names, maxsize=maxsize, depth=depth)
 
-    if all(len(n.strip("/").split("/")) >= 2 for n in names):
+    roots_ok = depth in ("1", "infinity")  # §4.2.2: what lies below /private
+    if all(len(n.strip("/").split("/")) >= 2 or roots_ok for n in names):
         return get
-    # RFC 5464 §3.2: an entry name has at least 2 components; MailKit asks
-    # for "/private" (DEPTH infinity: everything below it), ours refuses.
+    # RFC 5464 §3.2: an entry name has at least 2 components; a scope root
+    # alone is only asked for with DEPTH, and ours refuses it otherwise.
     return _refusing(get, "must start with /private/ or /shared/")
 
 

@@ -953,3 +953,14 @@ def test_rfc7162_qresync_select_after_a_select_asks_for_enable_first() -> None:
         c.close()
     assert b"ENABLE" not in script.server.received
     assert script.errors == []
+
+
+def test_rfc5464_depth_may_start_at_a_scope_root() -> None:
+    """RFC 5464 §4.2.2: DEPTH returns the entries below the one named, so
+    ``/private`` and ``/shared`` may be named with DEPTH 1 or infinity (only then)."""
+    command = imap.GetMetadata("INBOX", ("/private",), depth="infinity")
+    assert command.encode("A1").data == b"A1 GETMETADATA (DEPTH infinity) INBOX /private\r\n"
+    with pytest.raises(ValueError):
+        imap.GetMetadata("INBOX", ("/private",))
+    with pytest.raises(ValueError):
+        imap.SetMetadata("INBOX", {"/shared": "x"})

@@ -426,13 +426,17 @@ class SetQuota(Command):
 _ENTRY_BAD = re.compile(r"[^\x1a-\x7e]|[*%]|//|/$")
 
 
-def _entry(name: str) -> str:
+def _entry(name: str, *, root: bool = False) -> str:
     """An entry name as RFC 5464 §3.2 allows it, or ``ValueError``.
 
     Under ``/private/`` or ``/shared/`` (any case), no ``*`` or ``%``, nothing
     outside ASCII, below 0x1A or DEL, no empty component and no trailing ``/``.
+    With ``root``, ``/private`` and ``/shared`` themselves are accepted too: a
+    GETMETADATA with DEPTH asks for what lies below them (§4.2.2).
     """
     lowered = name.lower()
+    if root and lowered in ("/private", "/shared"):
+        return name
     if not lowered.startswith(("/private/", "/shared/")):
         raise ValueError(f"metadata entry {name!r} must start with /private/ or /shared/")
     if _ENTRY_BAD.search(name):
@@ -471,7 +475,8 @@ class GetMetadata(Command):
         if options:
             out.append(Group(tuple(options)))
         out.append(MailboxName(self.mailbox))
-        entries = [AString(_entry(e), "metadata entry") for e in self.entries]
+        below = self.depth in ("1", "infinity")
+        entries = [AString(_entry(e, root=below), "metadata entry") for e in self.entries]
         out.append(entries[0] if len(entries) == 1 else Group(tuple(entries)))
         return out
 

@@ -297,7 +297,7 @@ _LACKING = {
 }
 
 
-_ATOM = re.compile(r'[^\s()"{}%*\]]+')
+_ATOM = re.compile(r'[^\s()"{}%*\]\\]+')  # atom-specials, "\\" included
 
 
 def _criteria(args: list[Any]) -> tuple[str | None, list[Any]]:
@@ -321,8 +321,9 @@ def _keywords(criteria: list[Any], call: Call) -> Call:
     """``call``, or, with a KEYWORD that is no atom, our refusal of it.
 
     A flag keyword is an atom (RFC 9051 §9: ``flag-keyword``); MailKit sends
-    ``KEYWORD "two words"`` quoted, and our client refuses it before sending
-    (ValueError): the server skips that step, as for an ID value with CRLF.
+    ``KEYWORD "two words"`` quoted and ``KEYWORD \\flag``, and our client
+    refuses both before sending (ValueError): the server skips that step, as
+    for an ID value with CRLF.
     """
     words = [w for w in criteria if isinstance(w, str)]
     if not any(

@@ -964,3 +964,16 @@ def test_rfc5464_depth_may_start_at_a_scope_root() -> None:
         imap.GetMetadata("INBOX", ("/private",))
     with pytest.raises(ValueError):
         imap.SetMetadata("INBOX", {"/shared": "x"})
+
+
+@pytest.mark.parametrize("keyword", ["\\Seen", "\\Flagged", "two words", ""])
+def test_rfc9051_search_keyword_is_an_atom(keyword: str) -> None:
+    """RFC 9051 §9: ``"KEYWORD" SP flag-keyword`` and flag-keyword is an atom, so a
+    system flag (``\\Seen``: use SEEN/UNSEEN) or a phrase is refused before sending."""
+    with pytest.raises(ValueError, match="needs an atom"):
+        imap.Search(("KEYWORD", keyword))
+    with pytest.raises(ValueError, match="needs an atom"):
+        imap.Search(("UNKEYWORD", keyword))
+    assert imap.Search(("KEYWORD", "$MDNSent")).encode("A1").data == (
+        b"A1 UID SEARCH KEYWORD $MDNSent\r\n"
+    )

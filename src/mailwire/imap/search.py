@@ -77,18 +77,17 @@ _DATE = re.compile(
     r"[0-9]{1,2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-[0-9]{4}\Z", re.I
 )
 _ATOM = re.compile(r'[^\x00-\x20\x7f-\uffff(){%*"\\\]]+\Z')
-_FLAG = re.compile(r'\\?[^\x00-\x20\x7f-\uffff(){%*"\\\]]+\Z')
 
 # Argument kinds: s string, d date, n number, f flag keyword, h header name,
 # q sequence set, k another key, a atom.
 _KEYS: dict[str, str] = {
     "ALL": "", "ANSWERED": "", "BCC": "s", "BEFORE": "d", "BODY": "s", "CC": "s",
     "DELETED": "", "DRAFT": "", "FLAGGED": "", "FROM": "s", "HEADER": "hs",
-    "KEYWORD": "f", "LARGER": "n", "NEW": "", "NOT": "k", "OLD": "", "ON": "d",
+    "KEYWORD": "a", "LARGER": "n", "NEW": "", "NOT": "k", "OLD": "", "ON": "d",
     "OR": "kk", "RECENT": "", "SEEN": "", "SENTBEFORE": "d", "SENTON": "d",
     "SENTSINCE": "d", "SINCE": "d", "SMALLER": "n", "SUBJECT": "s", "TEXT": "s",
     "TO": "s", "UID": "q", "UNANSWERED": "", "UNDELETED": "", "UNDRAFT": "",
-    "UNFLAGGED": "", "UNKEYWORD": "f", "UNSEEN": "", "MODSEQ": "n", "OLDER": "n",
+    "UNFLAGGED": "", "UNKEYWORD": "a", "UNSEEN": "", "MODSEQ": "n", "OLDER": "n",
     "YOUNGER": "n", "EMAILID": "a", "THREADID": "a", "SAVEDBEFORE": "d",
     "SAVEDON": "d", "SAVEDSINCE": "d", "SAVEDATESUPPORTED": "", "FUZZY": "k",
     "X-GM-RAW": "s", "X-GM-MSGID": "n", "X-GM-THRID": "n", "X-GM-LABELS": "s",
@@ -184,8 +183,10 @@ class _Compiler:
             return [Raw(format_date(value).encode("ascii"))]
         if kind == "n":
             return [_number(value, f"SEARCH {key}")]
-        if kind in "fa":
-            if not isinstance(value, str) or not (_FLAG if kind == "f" else _ATOM).match(value):
+        if kind == "a":
+            # KEYWORD's flag-keyword is an atom (RFC 9051 §9): no system flag
+            # such as \Seen, which has keys of its own (SEEN, UNSEEN ...).
+            if not isinstance(value, str) or not _ATOM.match(value):
                 raise ValueError(f"SEARCH {key} needs an atom, got {value!r}")
             return [Raw(value.encode("ascii"))]
         if kind == "q":

@@ -140,8 +140,8 @@ CASES: list[tuple[imap.Command, bytes]] = [
         b'A1 UID SEARCH X-GM-RAW "has:attachment in:unread"\r\n',
     ),
     (
-        imap.Search(("KEYWORD", "$Forwarded", "UNKEYWORD", "\\Seen")),
-        b"A1 UID SEARCH KEYWORD $Forwarded UNKEYWORD \\Seen\r\n",
+        imap.Search(("KEYWORD", "$Forwarded", "UNKEYWORD", "$Junk")),
+        b"A1 UID SEARCH KEYWORD $Forwarded UNKEYWORD $Junk\r\n",
     ),
     (imap.Sort(("REVERSE", "DATE"), ("UNSEEN",)), b"A1 UID SORT (REVERSE DATE) UTF-8 UNSEEN\r\n"),
     (

@@ -25,12 +25,13 @@ import dataclasses
 import re
 from collections.abc import Iterator
 
-from mailwire._flow import NeedData
+from mailwire._replay_events import core_events
 from mailwire.errors import MailwireError
 from mailwire.imap._append import RecordedCommand
 from mailwire.imap._routing import InFlight, describe
 from mailwire.imap._state import SEND_TABLE, State
 from mailwire.imap.connection import Connection, ConnectionClosed
+from mailwire.imap.events import Continuation, Response
 from mailwire.transcript import Direction, Kind, Transcript
 
 __all__ = ["ReplayStep", "replay"]
@@ -204,39 +205,16 @@ class _Player:
         if data or eof:
             conn.receive_data(b"" if eof else data)
         self.unshown += data
-        while True:
-            before = conn.state
-            try:
-                event = conn.next_event()
-            except MailwireError as exc:
-                yield ReplayStep(
-                    Direction.SERVER,
-                    b"",
-                    None,
-                    before,
-                    conn.state,
-                    f"{type(exc).__name__}: {exc}",
-                    tls,
-                )
-                return
-            conn.outgoing()  # pieces the core wrote after a '+': compared as the client's
-            if isinstance(event, NeedData):
-                return
-            if isinstance(event, ConnectionClosed):
-                yield ReplayStep(
-                    Direction.SERVER,
-                    b"",
-                    event,
-                    before,
-                    conn.state,
-                    "the server closed the connection",
-                    tls,
-                )
-                return
+        # conn.outgoing(): pieces the core wrote after a '+', compared as the client's
+        for before, event, note in core_events(conn, ConnectionClosed, conn.outgoing):
+            if note:
+                yield ReplayStep(Direction.SERVER, b"", event, before, conn.state, note, tls)
+                continue
             owner = None
             if conn.last_tag is not None:
                 verb = self.verbs.get(conn.last_tag, "?")
                 owner = InFlight(conn.last_tag, None, verb, False, collections.deque())
+            assert isinstance(event, Response | Continuation)
             text = describe(event, owner, before, conn.state)
             yield ReplayStep(Direction.SERVER, self._taken(), event, before, conn.state, text, tls)
 

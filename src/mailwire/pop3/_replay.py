@@ -27,7 +27,7 @@ import binascii
 import dataclasses
 from collections.abc import Iterator
 
-from mailwire._flow import NeedData
+from mailwire._replay_events import core_events
 from mailwire.errors import MailwireError
 from mailwire.pop3._capabilities import Capabilities
 from mailwire.pop3._state import ANSWERS, SEND_TABLE, State
@@ -339,34 +339,10 @@ class _Replayer:
         if conn.error is not None:
             return
         conn.receive_data(b"" if eof else data)
-        while True:
-            before = conn.state
-            try:
-                event = conn.next_event()
-            except MailwireError as exc:
-                yield Step(
-                    Direction.SERVER,
-                    b"",
-                    None,
-                    before,
-                    conn.state,
-                    f"{type(exc).__name__}: {exc}",
-                    tls=tls,
-                )
-                return
-            if isinstance(event, NeedData):
-                return
-            if isinstance(event, ConnectionClosed):
-                yield Step(
-                    Direction.SERVER,
-                    b"",
-                    event,
-                    before,
-                    conn.state,
-                    "the server closed the connection",
-                    tls=tls,
-                )
-                return
+        for before, event, note in core_events(conn, ConnectionClosed):
+            if note:
+                yield Step(Direction.SERVER, b"", event, before, conn.state, note, tls=tls)
+                continue
             text = describe(event, before, conn.state)
             yield Step(Direction.SERVER, _wire(event), event, before, conn.state, text, tls=tls)
 

@@ -20,7 +20,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 
-from mailwire._flow import NeedData
+from mailwire._replay_events import core_events
 from mailwire.errors import MailwireError
 from mailwire.smtp._state import SEND_TABLE, State
 from mailwire.smtp.commands import (
@@ -270,34 +270,10 @@ class _Replayer:
         conn = self.conn
         if data or eof:
             conn.receive_data(b"" if eof else data)
-        while True:
-            before = conn.state
-            try:
-                event = conn.next_event()
-            except MailwireError as exc:
-                yield Step(
-                    Direction.SERVER,
-                    b"",
-                    None,
-                    before,
-                    conn.state,
-                    f"{type(exc).__name__}: {exc}",
-                    tls=tls,
-                )
-                return
-            if isinstance(event, NeedData):
-                return
-            if isinstance(event, ConnectionClosed):
-                yield Step(
-                    Direction.SERVER,
-                    b"",
-                    event,
-                    before,
-                    conn.state,
-                    "the server closed the connection",
-                    tls=tls,
-                )
-                return
+        for before, event, note in core_events(conn, ConnectionClosed):
+            if note:
+                yield Step(Direction.SERVER, b"", event, before, conn.state, note, tls=tls)
+                continue
             assert isinstance(event, Reply)
             yield Step(
                 Direction.SERVER,

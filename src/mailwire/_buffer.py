@@ -21,9 +21,11 @@ Large literals cost one copy at most (the IMAP bulk FETCH, issue 6):
 
 - *In place.* ``read_exact(n, allocate=True)``, for a size that already
   passed its limit check, sets ``n`` octets aside at once (an
-  :class:`io.BytesIO` sized once, whose ``getvalue()`` then hands out that
-  very buffer as ``bytes``); :meth:`receive_view` offers the missing part of
-  it so the driver can ``recv_into`` it, and :meth:`filled` records the count.
+  :class:`io.BytesIO` over a fresh ``bytes(n)``, whose ``getvalue()`` then
+  hands out that very buffer as ``bytes``); :meth:`receive_view` offers the
+  missing part of it so the driver can ``recv_into`` it, and :meth:`filled`
+  records the count. Nothing here zero-fills the place first (``bytes(n)``
+  is calloc'd: fresh memory is not written until the read fills it).
 - *As received.* While :meth:`read_upto` streams a literal to a sink, a chunk
   that arrives whole is handed on as the same object, and reads straight
   from the socket go into one reused scratch buffer, cut into chunks
@@ -337,11 +339,18 @@ class ReceiveBuffer:
         return chunk
 
     def _start_target(self, n: int) -> None:
-        target = io.BytesIO()
-        # Sized once: a write at the last octet makes the buffer n long, and
-        # getvalue() later hands that buffer out as the bytes object.
-        target.seek(n - 1)
-        target.write(b"\0")
+        # Sized once, and not written here: bytes(n) comes from calloc,
+        # which writes nothing to fresh memory from the kernel (zeroed pages
+        # on first touch) and clears only memory it reuses, so the octets
+        # are mostly first touched by the read that fills them. The
+        # BytesIO holds the only reference, so getbuffer() lends that very
+        # block without a copy (a BytesIO copies a buffer someone else also
+        # holds before writing to it, so no bytes object anyone sees is
+        # ever changed), and getvalue() later hands it out as the bytes
+        # object. Seeking to n - 1 and writing
+        # there would instead zero all n octets first: one more pass over
+        # fresh memory, most of the cost of a large literal (issue 6).
+        target = io.BytesIO(bytes(n))
         data = self._data
         target.seek(0)
         target.write(data)

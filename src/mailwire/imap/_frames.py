@@ -29,7 +29,8 @@ Bounds, checked before anything is read (security.md S22, S24):
 
 A literal kept in memory is read into a buffer of its declared size, set
 aside only after the checks above pass; the driver then reads straight into
-it (see :meth:`ReceiveBuffer.read_exact`), so its octets are copied once.
+it (see :meth:`ReceiveBuffer.read_exact`), so its octets are copied once,
+into a buffer that is not zero-filled first.
 
 Reading is resumable: :meth:`FrameReader.read` returns ``None`` when the
 buffer holds only part of a response, keeps what it has, and carries on at the

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,20 +29,32 @@ from mailwire.imap.commands import (
     Fetch,
     GetMetadata,
     List,
+    ListRights,
     Lsub,
     Move,
+    Notify,
+    NotifyGroup,
     QResync,
     Rename,
     Search,
     Sort,
     Status,
     Store,
+    StoreAnnotation,
     Subscribe,
     Thread,
     Unsubscribe,
 )
 from mailwire.imap.connection import Connection
-from mailwire.imap.events import CopyUid, ESearchData, FetchData, ListData, Quota, StatusData
+from mailwire.imap.events import (
+    CopyUid,
+    ESearchData,
+    FetchData,
+    ListData,
+    ListRightsData,
+    Quota,
+    StatusData,
+)
 from mailwire.limits import Limits
 
 __all__ = ["OpsMixin", "prepare_source"]
@@ -206,11 +218,19 @@ class OpsMixin:
         return mbx.status(self.connection, mailbox, wanted, self._h, limit=self._limit)
 
     def _select_flow(
-        self, mailbox: str, *, readonly: bool, condstore: bool, qresync: QResync | None
+        self,
+        mailbox: str,
+        *,
+        readonly: bool,
+        condstore: bool,
+        qresync: QResync | None,
+        annotate: bool = False,
     ) -> Flow[mbx.Opened]:
         self._usable()
         if condstore:
             self._need("CONDSTORE")
+        if annotate:
+            self._need("ANNOTATE-EXPERIMENT-1")
         if qresync is not None:
             self._need("QRESYNC")
             if "QRESYNC" not in self.connection.enabled and self.connection.selected_once:
@@ -221,10 +241,15 @@ class OpsMixin:
                     'call enable("QRESYNC") right after logging in (RFC 7162 §3.2.3, '
                     "RFC 5161 §3.1)"
                 )
-        return self._open(mailbox, readonly, condstore, qresync)
+        return self._open(mailbox, readonly, condstore, qresync, annotate)
 
     def _open(
-        self, mailbox: str, readonly: bool, condstore: bool, qresync: QResync | None
+        self,
+        mailbox: str,
+        readonly: bool,
+        condstore: bool,
+        qresync: QResync | None,
+        annotate: bool = False,
     ) -> Flow[mbx.Opened]:
         from mailwire.imap import _flows
 
@@ -240,6 +265,7 @@ class OpsMixin:
                 condstore=condstore,
                 qresync=qresync,
                 limit=self._limit,
+                annotate=annotate,
             )
         )
 
@@ -279,6 +305,33 @@ class OpsMixin:
         self._need("METADATA", "METADATA-SERVER")
         return mbx.set_metadata(self.connection, mailbox, entries, self._h, limit=self._limit)
 
+    def _acl_flow(self, command: object) -> Flow[Done]:
+        self._usable()
+        self._need("ACL")
+        return mbx.simple(self.connection, command, self._h, limit=self._limit)
+
+    def _get_acl_flow(self, mailbox: str) -> Flow[dict[str, str]]:
+        self._usable()
+        self._need("ACL")
+        return mbx.get_acl(self.connection, mailbox, self._h, limit=self._limit)
+
+    def _list_rights_flow(self, mailbox: str, identifier: str) -> Flow[ListRightsData]:
+        self._usable()
+        self._need("ACL")
+        ListRights(mailbox, identifier)  # bad input: ValueError now
+        return mbx.list_rights(self.connection, mailbox, identifier, self._h, limit=self._limit)
+
+    def _my_rights_flow(self, mailbox: str) -> Flow[str]:
+        self._usable()
+        self._need("ACL")
+        return mbx.my_rights(self.connection, mailbox, self._h, limit=self._limit)
+
+    def _notify_flow(self, groups: Sequence[NotifyGroup], status: bool) -> Flow[list[StatusData]]:
+        self._usable()
+        self._need("NOTIFY")
+        command = Notify(tuple(groups), status)
+        return mbx.notify(self.connection, command, self._h, limit=self._limit)
+
     # ------------------------------------------------------------ messages
 
     def _search_flow(
@@ -304,6 +357,29 @@ class OpsMixin:
         command = Sort(tuple(keys), tuple(criteria) or ("ALL",), uid=uid, charset=charset)
         return msg.sort(self.connection, command, self._h, limit=self._limit)
 
+    def _esort_flow(
+        self,
+        keys: Sequence[str],
+        criteria: Sequence[Any],
+        returns: Sequence[str],
+        *,
+        uid: bool,
+        charset: str,
+    ) -> Flow[ESearchData]:
+        self._usable()
+        if any(str(r).upper() == "PARTIAL" for r in returns):
+            self._need("PARTIAL", "CONTEXT=SORT")
+        else:
+            self._need("ESORT")
+        command = Sort(
+            tuple(keys),
+            tuple(criteria) or ("ALL",),
+            uid=uid,
+            charset=charset,
+            return_options=tuple(returns),
+        )
+        return msg.esearch(self.connection, command, self._h, limit=self._limit)
+
     def _thread_flow(
         self, algorithm: str, criteria: Sequence[Any], *, uid: bool, charset: str
     ) -> Flow[list[Any]]:
@@ -322,14 +398,24 @@ class OpsMixin:
         uid: bool,
         changedsince: int | None,
         vanished: bool,
+        partial: str | tuple[int, int] | None = None,
     ) -> Flow[msg.FetchResult]:
         self._usable()
         if changedsince is not None:
             self._need("CONDSTORE", "QRESYNC")
         if vanished:
             self._need("QRESYNC")
+        if partial is not None:
+            self._need("PARTIAL")
         wanted = (items,) if isinstance(items, str) else tuple(items)
-        command = Fetch(messages, wanted, uid=uid, changedsince=changedsince, vanished=vanished)
+        command = Fetch(
+            messages,
+            wanted,
+            uid=uid,
+            changedsince=changedsince,
+            vanished=vanished,
+            partial=partial,
+        )
         router = None
         if sink is not None:
             router = SinkRouter(sink, progress, uid=uid, chunk=self.limits.chunk_size)
@@ -354,6 +440,21 @@ class OpsMixin:
         if isinstance(flags, str):
             flags = (flags,)
         command = Store(messages, tuple(flags), action, silent, uid, unchangedsince, item)
+        return msg.store(self.connection, command, self._h, limit=self._limit)
+
+    def _store_annotation_flow(
+        self,
+        messages: Any,
+        annotations: Mapping[str, Mapping[str, str | bytes | None]],
+        *,
+        uid: bool,
+        unchangedsince: int | None,
+    ) -> Flow[dict[int, FetchData]]:
+        self._usable()
+        self._need("ANNOTATE-EXPERIMENT-1")
+        if unchangedsince is not None:
+            self._need("CONDSTORE")
+        command = StoreAnnotation(messages, annotations, uid, unchangedsince)
         return msg.store(self.connection, command, self._h, limit=self._limit)
 
     def _copy_flow(self, messages: Any, mailbox: str, *, uid: bool) -> Flow[CopyUid | None]:

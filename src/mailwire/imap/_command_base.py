@@ -39,9 +39,18 @@ _SECTION = (
     + _HEADER_LIST
     + r"\))?"
 )
+# RFC 5257 §5 fetch-att: entries (entry-match, wildcards allowed) and attribs,
+# each one item or a parenthesised list; kept to the atom forms.
+_ANN_MATCH = r'/[^\x00-\x20\x7f-\xff(){"\\\]]*'
+_ANN_ATTR = r"[a-z0-9][a-z0-9.\-]*"
+_ANNOTATION_ARGS = (
+    r"(?:" + _ANN_MATCH + r"|\(" + _ANN_MATCH + r"(?: " + _ANN_MATCH + r")*\)) "
+    r"(?:" + _ANN_ATTR + r"|\(" + _ANN_ATTR + r"(?: " + _ANN_ATTR + r")*\))"
+)
 _FETCH_ITEM = re.compile(
     r"(?:ENVELOPE|FLAGS|INTERNALDATE|RFC822(?:\.SIZE|\.HEADER|\.TEXT)?|BODY|BODYSTRUCTURE|UID"
-    r"|MODSEQ|EMAILID|THREADID|SAVEDATE|PREVIEW|X-GM-MSGID|X-GM-THRID|X-GM-LABELS"
+    r"|MODSEQ|EMAILID|THREADID|SAVEDATE|PREVIEW(?: \(LAZY\))?|X-GM-MSGID|X-GM-THRID"
+    r"|X-GM-LABELS|ANNOTATION \(" + _ANNOTATION_ARGS + r"\)"
     r"|BODY(?:\.PEEK)?\[" + _SECTION + r"\](?:<[0-9]+\.[1-9][0-9]*>)?"
     r"|BINARY(?:\.PEEK)?\[(?:[1-9][0-9]*(?:\.[1-9][0-9]*)*)?\](?:<[0-9]+\.[1-9][0-9]*>)?"
     r"|BINARY\.SIZE\[(?:[1-9][0-9]*(?:\.[1-9][0-9]*)*)?\])\Z",

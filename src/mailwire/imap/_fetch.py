@@ -291,6 +291,23 @@ def _labels(d: Decoder) -> tuple[str, ...]:
 
 _Reader = Callable[[Decoder], Any]
 
+
+def _annotations(d: Decoder) -> dict[str, dict[str, bytes | None]]:
+    """ANNOTATION (RFC 5257 §5): entries with their attribute values, or names only."""
+    d.open()
+    out: dict[str, dict[str, bytes | None]] = {}
+    while not d.skip_close():
+        entry = d.astring().decode("utf-8", "replace")
+        values: dict[str, bytes | None] = {}
+        if d.peek() == b"(":
+            d.open()
+            while not d.skip_close():
+                attribute = d.astring().decode("utf-8", "replace")
+                values[attribute] = d.nstring()
+        out[entry] = values
+    return out
+
+
 # Items whose value goes straight into a FetchData field.
 _SIMPLE: dict[bytes, tuple[str, _Reader]] = {
     b"UID": ("uid", Decoder.number),
@@ -308,6 +325,7 @@ _SIMPLE: dict[bytes, tuple[str, _Reader]] = {
     b"X-GM-MSGID": ("gm_msgid", Decoder.number),
     b"X-GM-THRID": ("gm_thrid", Decoder.number),
     b"X-GM-LABELS": ("gm_labels", _labels),
+    b"ANNOTATION": ("annotations", _annotations),
 }
 _WHOLE_SECTIONS = frozenset({b"RFC822", b"RFC822.HEADER", b"RFC822.TEXT"})
 

@@ -21,11 +21,15 @@ from mailwire.imap._session import SelectedMailbox
 from mailwire.imap.commands import (
     Close,
     Examine,
+    GetAcl,
     GetMetadata,
     GetQuota,
     GetQuotaRoot,
     List,
+    ListRights,
     Lsub,
+    MyRights,
+    Notify,
     QResync,
     Select,
     SetMetadata,
@@ -35,9 +39,12 @@ from mailwire.imap.commands import (
 )
 from mailwire.imap.connection import Connection
 from mailwire.imap.events import (
+    AclData,
     FetchData,
     ListData,
+    ListRightsData,
     MetadataData,
+    MyRightsData,
     Quota,
     QuotaRoot,
     StatusData,
@@ -47,11 +54,15 @@ from mailwire.imap.events import (
 __all__ = [
     "Opened",
     "close",
+    "get_acl",
     "get_metadata",
     "get_quota",
     "get_quota_root",
     "list_mailboxes",
+    "list_rights",
     "list_status",
+    "my_rights",
+    "notify",
     "open_mailbox",
     "simple",
     "status",
@@ -152,6 +163,7 @@ def open_mailbox(
     condstore: bool,
     qresync: QResync | None,
     limit: int,
+    annotate: bool = False,
 ) -> Flow[Opened]:
     """SELECT or EXAMINE (RFC 9051 §6.3.2-3), optionally CONDSTORE / QRESYNC.
 
@@ -159,7 +171,10 @@ def open_mailbox(
     """
     kind = Examine if readonly else Select
     done = yield from execute(
-        conn, kind(mailbox, condstore=condstore, qresync=qresync), handler, limit=limit
+        conn,
+        kind(mailbox, condstore=condstore, qresync=qresync, annotate=annotate),
+        handler,
+        limit=limit,
     )
     assert conn.mailbox is not None
     vanished: list[int] = []
@@ -239,3 +254,58 @@ def set_metadata(
 ) -> Flow[Done]:
     """SETMETADATA (RFC 5464 §4.3); ``None`` removes an entry."""
     return (yield from execute(conn, SetMetadata(mailbox, entries), handler, limit=limit))
+
+
+def get_acl(
+    conn: Connection, mailbox: str, handler: Handler | None, *, limit: int
+) -> Flow[dict[str, str]]:
+    """GETACL (RFC 4314 §3.3): identifier to rights.
+
+    Raises:
+        RemoteProtocolError: completed without an ACL response.
+    """
+    done = yield from execute(conn, GetAcl(mailbox), handler, limit=limit)
+    for response in done.data:
+        if isinstance(response, AclData):
+            return dict(response.rights)
+    raise RemoteProtocolError("GETACL completed without an ACL response")
+
+
+def list_rights(
+    conn: Connection, mailbox: str, identifier: str, handler: Handler | None, *, limit: int
+) -> Flow[ListRightsData]:
+    """LISTRIGHTS (RFC 4314 §3.4).
+
+    Raises:
+        RemoteProtocolError: completed without a LISTRIGHTS response.
+    """
+    done = yield from execute(conn, ListRights(mailbox, identifier), handler, limit=limit)
+    for response in done.data:
+        if isinstance(response, ListRightsData):
+            return response
+    raise RemoteProtocolError("LISTRIGHTS completed without a LISTRIGHTS response")
+
+
+def my_rights(conn: Connection, mailbox: str, handler: Handler | None, *, limit: int) -> Flow[str]:
+    """MYRIGHTS (RFC 4314 §3.5): the rights of the logged-in user.
+
+    Raises:
+        RemoteProtocolError: completed without a MYRIGHTS response.
+    """
+    done = yield from execute(conn, MyRights(mailbox), handler, limit=limit)
+    for response in done.data:
+        if isinstance(response, MyRightsData):
+            return response.rights
+    raise RemoteProtocolError("MYRIGHTS completed without a MYRIGHTS response")
+
+
+def notify(
+    conn: Connection, command: Notify, handler: Handler | None, *, limit: int
+) -> Flow[list[StatusData]]:
+    """NOTIFY SET / NONE (RFC 5465 §3): the STATUS responses NOTIFY SET STATUS brought.
+
+    What the server reports later arrives unsolicited: read it with IDLE or
+    NOOP, or through the client's ``on_event`` handler.
+    """
+    done = yield from execute(conn, command, handler, limit=limit)
+    return [r for r in done.data if isinstance(r, StatusData)]

@@ -21,7 +21,17 @@ from mailwire.errors import ConnectionLost, TooManyResponses
 from mailwire.imap._append import AppendPart, StreamedAppend
 from mailwire.imap._flows import Done, Handler, execute, receive, status_error, unsolicited
 from mailwire.imap._sinks import SinkRouter
-from mailwire.imap.commands import Copy, Expunge, Fetch, Move, Search, Sort, Store, Thread
+from mailwire.imap.commands import (
+    Copy,
+    Expunge,
+    Fetch,
+    Move,
+    Search,
+    Sort,
+    Store,
+    StoreAnnotation,
+    Thread,
+)
 from mailwire.imap.connection import Connection, ConnectionClosed
 from mailwire.imap.events import (
     AppendUid,
@@ -95,9 +105,13 @@ def search(
 
 
 def esearch(
-    conn: Connection, command: Search, handler: Handler | None, *, limit: int
+    conn: Connection, command: Search | Sort, handler: Handler | None, *, limit: int
 ) -> Flow[ESearchData]:
-    """SEARCH RETURN (...) (RFC 4731 / RFC 9051 §6.4.4): MIN, MAX, COUNT, ALL."""
+    """SEARCH RETURN (...) (RFC 4731 / RFC 9051 §6.4.4): MIN, MAX, COUNT, ALL.
+
+    Also SORT RETURN (...) (ESORT, RFC 5267 §3.1), whose ALL lists the
+    matches in sorted order.
+    """
     done = yield from execute(conn, command, handler, limit=limit)
     for response in done.data:
         if isinstance(response, ESearchData):
@@ -208,7 +222,7 @@ def fetch(
 
 
 def store(
-    conn: Connection, command: Store, handler: Handler | None, *, limit: int
+    conn: Connection, command: Store | StoreAnnotation, handler: Handler | None, *, limit: int
 ) -> Flow[dict[int, FetchData]]:
     """STORE / UID STORE (RFC 9051 §6.4.6); the new flags by UID unless silent.
 

@@ -51,9 +51,12 @@ __all__ = [
     "SetQuota",
     "Sort",
     "Store",
+    "StoreAnnotation",
     "Thread",
     "Unselect",
+    "annotation_item",
     "body_section",
+    "partial_range",
 ]
 
 
@@ -114,18 +117,20 @@ class Search(Command):
         charset: the CHARSET to declare; by default ``UTF-8`` when a string
             is non-ASCII, else none.
         return_options: ESEARCH return options (RFC 4731): ``("MIN",
-            "COUNT")``.
+            "COUNT")``; ``()`` sends ``RETURN ()`` (the same as ALL);
+            ``None``, the default, a plain SEARCH.
     """
 
     verb: ClassVar[str] = "SEARCH"
     criteria: Sequence[Criterion] = ("ALL",)
     uid: bool = True
     charset: str | None = None
-    return_options: Sequence[str] = ()
+    return_options: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         _set(self, "criteria", _tuple(self.criteria))
-        _set(self, "return_options", _tuple(self.return_options))
+        if self.return_options is not None:
+            _set(self, "return_options", _tuple(self.return_options))
         Command.__post_init__(self)
 
     def _program(self, utf8: bool) -> list[Arg]:
@@ -141,7 +146,7 @@ class Search(Command):
 
     def _arguments(self, utf8: bool) -> list[Arg]:
         out: list[Arg] = [_uid(self.uid, b"SEARCH")]
-        if self.return_options:
+        if self.return_options is not None:
             options = tuple(_atom(o, "SEARCH return option") for o in self.return_options)
             out += [Raw(b"RETURN"), Group(options)]
         return out + self._program(utf8)
@@ -155,35 +160,72 @@ class Search(Command):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Sort(Command):
-    """SORT (RFC 5256 §3): ``Sort(("REVERSE", "DATE"), ("SEEN",))``."""
+    """SORT (RFC 5256 §3): ``Sort(("REVERSE", "DATE"), ("SEEN",))``.
+
+    Attributes:
+        keys: sort keys, each optionally after ``REVERSE``; ``"ANNOTATION",
+            entry, attribute`` sorts by an annotation (RFC 5257 §4.5:
+            ``("ANNOTATION", "/altsubject", "value.shared")``).
+        criteria, uid, charset: as for :class:`Search` (CHARSET is
+            mandatory in SORT).
+        return_options: ESORT return options (RFC 5267 §3.1): ``("MIN",
+            "COUNT")``; ``("PARTIAL", "1:50")`` for a page (RFC 9394);
+            ``()`` sends ``RETURN ()`` (the same as ALL). The answer is then
+            an ESEARCH response. ``None``, the default, is a plain SORT.
+    """
 
     verb: ClassVar[str] = "SORT"
     keys: Sequence[str] = ("ARRIVAL",)
     criteria: Sequence[Criterion] = ("ALL",)
     uid: bool = True
     charset: str = "UTF-8"
+    return_options: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         _set(self, "keys", _tuple(self.keys))
         _set(self, "criteria", _tuple(self.criteria))
+        if self.return_options is not None:
+            _set(self, "return_options", _tuple(self.return_options))
         Command.__post_init__(self)
 
-    def arguments(self) -> list[Arg]:
-        keys: list[Raw] = []
-        for key in self.keys:
+    def _keys(self) -> list[Arg]:
+        keys: list[Arg] = []
+        items = list(self.keys)
+        i = 0
+        last = ""
+        while i < len(items):
+            key = items[i]
             upper = key.upper() if isinstance(key, str) else key
+            if upper == "ANNOTATION":
+                if i + 2 >= len(items):
+                    raise ValueError("SORT ANNOTATION needs an entry and an attribute")
+                entry, attribute = items[i + 1], items[i + 2]
+                keys += [Raw(b"ANNOTATION"), _annotation_entry(entry, wildcards=False)]
+                if not isinstance(attribute, str) or attribute.lower() not in _ATT_SORT:
+                    raise ValueError(
+                        f"SORT ANNOTATION sorts by value.priv or value.shared, got {attribute!r}"
+                    )
+                keys.append(Raw(attribute.lower().encode("ascii")))
+                i += 3
+                last = "ANNOTATION"
+                continue
             if upper != "REVERSE" and upper not in _SORT_KEYS:
                 raise ValueError(f"not a SORT key: {key!r}")
             keys.append(Raw(upper.encode("ascii")))
-        if not keys or keys[-1].data == b"REVERSE":
+            last = upper
+            i += 1
+        if not keys or last == "REVERSE":
             raise ValueError("SORT needs a key (REVERSE only modifies the next one)")
+        return keys
+
+    def arguments(self) -> list[Arg]:
+        keys = self._keys()
         program, _ = compile_criteria(self.criteria)
-        return [
-            _uid(self.uid, b"SORT"),
-            Group(tuple(keys)),
-            _atom(self.charset, "charset"),
-            *program,
-        ]
+        out: list[Arg] = [_uid(self.uid, b"SORT")]
+        if self.return_options is not None:
+            options = tuple(_atom(o, "SORT return option") for o in self.return_options)
+            out += [Raw(b"RETURN"), Group(options)]
+        return [*out, Group(tuple(keys)), _atom(self.charset, "charset"), *program]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -276,6 +318,10 @@ class Fetch(Command):
         changedsince: CHANGEDSINCE modifier (RFC 7162 §3.1.4).
         vanished: VANISHED modifier (RFC 7162 §3.2.6; needs ``uid`` and
             ``changedsince``).
+        partial: PARTIAL modifier (RFC 9394 §3.3; UID FETCH only): which of
+            the matching messages to return, counted from the lowest UID
+            (``"1:50"``, ``(1, 50)``) or, negative, from the highest
+            (``"-1:-50"``).
     """
 
     verb: ClassVar[str] = "FETCH"
@@ -284,12 +330,17 @@ class Fetch(Command):
     uid: bool = True
     changedsince: int | None = None
     vanished: bool = False
+    partial: str | tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         _set(self, "messages", _messages(self.messages))
         _set(self, "items", _tuple(self.items))
         if self.vanished and (not self.uid or self.changedsince is None):
             raise ValueError("VANISHED needs UID FETCH with CHANGEDSINCE (RFC 7162 §3.2.6)")
+        if self.partial is not None:
+            if not self.uid:
+                raise ValueError("PARTIAL is a UID FETCH modifier (RFC 9394 §3.3)")
+            _set(self, "partial", partial_range(self.partial))
         Command.__post_init__(self)
 
     def arguments(self) -> list[Arg]:
@@ -308,6 +359,11 @@ class Fetch(Command):
             ]
             if self.vanished:
                 modifiers.append(Raw(b"VANISHED"))
+        else:
+            modifiers = []
+        if self.partial is not None:
+            modifiers += [Raw(b"PARTIAL"), Raw(str(self.partial).encode("ascii"))]
+        if modifiers:
             out.append(Group(tuple(modifiers)))
         return out
 
@@ -356,6 +412,132 @@ class Store(Command):
         else:
             out.append(Group(tuple(AString(label, "label") for label in self.flags)))
         return out
+
+
+_PARTIAL = re.compile(r"(-?)([1-9][0-9]{0,9}):(-?)([1-9][0-9]{0,9})\Z")
+
+
+def partial_range(value: str | tuple[int, int]) -> str:
+    """A PARTIAL range (RFC 9394 §4) as the wire writes it, checked.
+
+    ``"1:50"`` or ``(1, 50)`` counts from the first match, ``"-1:-50"`` or
+    ``(-1, -50)`` from the last; both ends have the same sign, neither is 0.
+
+    Raises:
+        ValueError: anything else.
+    """
+    text = f"{value[0]}:{value[1]}" if isinstance(value, tuple) else value
+    match = _PARTIAL.match(text) if isinstance(text, str) else None
+    if match is None or match[1] != match[3] or max(int(match[2]), int(match[4])) > 2**32 - 1:
+        raise ValueError(
+            f"a PARTIAL range is n:m or -n:-m with n, m from 1 to 4294967295, got {value!r}"
+        )
+    return text
+
+
+# RFC 5257 §5: an entry is a slash-separated path without "*" or "%"; an
+# entry-match (FETCH, SEARCH) may hold them as wildcards.
+_ANN_ENTRY = re.compile(r"/[\x21-\x7e]*\Z")
+_ANN_ATTRIB = re.compile(r"[a-z0-9][a-z0-9.\-]*\Z", re.IGNORECASE)
+_ATT_SORT = ("value.priv", "value.shared")
+_ATT_SEARCH = ("value", "value.priv", "value.shared")
+
+
+def _annotation_entry(name: object, *, wildcards: bool) -> AString:
+    if (
+        not isinstance(name, str)
+        or not _ANN_ENTRY.match(name)
+        or (not wildcards and ("*" in name or "%" in name))
+        or "//" in name
+        or '"' in name
+        or "\\" in name
+    ):
+        raise ValueError(
+            f"not an annotation entry (RFC 5257 §3.1: '/'-separated ASCII path"
+            f"{'' if wildcards else ' without * or %'}): {name!r}"
+        )
+    return AString(name, "annotation entry")
+
+
+def _annotation_attribute(name: object) -> Raw:
+    if not isinstance(name, str) or not _ANN_ATTRIB.match(name):
+        raise ValueError(f"not an annotation attribute (RFC 5257 §3.2): {name!r}")
+    return Raw(name.lower().encode("ascii"))
+
+
+def annotation_item(entries: str | Sequence[str], attributes: str | Sequence[str]) -> str:
+    """A FETCH item asking for annotations (RFC 5257 §4.2).
+
+    ``annotation_item("/comment", "value")`` is ``ANNOTATION (/comment
+    value)``; ``annotation_item("/*", ["value", "size"])`` asks for every
+    entry's value and size. Entries may hold ``*`` and ``%`` wildcards.
+
+    Raises:
+        ValueError: a malformed entry or attribute.
+    """
+    names = _tuple(entries)
+    attrs = _tuple(attributes)
+    if not names or not attrs:
+        raise ValueError("ANNOTATION needs at least one entry and one attribute")
+    for name in names:
+        _annotation_entry(name, wildcards=True)
+    entry_text = [str(name) for name in names]
+    attr_text = [_annotation_attribute(a).data.decode("ascii") for a in attrs]
+    e = entry_text[0] if len(names) == 1 else f"({' '.join(entry_text)})"
+    a = attr_text[0] if len(attrs) == 1 else f"({' '.join(attr_text)})"
+    item = f"ANNOTATION ({e} {a})"
+    _fetch_item(item)
+    return item
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreAnnotation(Command):
+    """STORE ... ANNOTATION (RFC 5257 §4.3): set or remove message annotations.
+
+    ``StoreAnnotation("1", {"/comment": {"value.shared": "Seen it"}})``; a
+    ``None`` value removes that attribute.
+
+    Attributes:
+        messages: the message set (UIDs when ``uid``).
+        annotations: entry to attribute to value (``str``, ``bytes`` or
+            ``None``); attributes are ``value.priv`` or ``value.shared``.
+        uid: UID STORE.
+        unchangedsince: only where the mod-sequence is not above this
+            (RFC 7162 §3.1.3).
+    """
+
+    verb: ClassVar[str] = "STORE"
+    messages: Any
+    annotations: Mapping[str, Mapping[str, str | bytes | None]] = dataclasses.field(
+        default_factory=dict
+    )
+    uid: bool = True
+    unchangedsince: int | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "messages", _messages(self.messages))
+        Command.__post_init__(self)
+
+    def arguments(self) -> list[Arg]:
+        out: list[Arg] = [_uid(self.uid, b"STORE"), sequence_arg(self.messages)]
+        if self.unchangedsince is not None:
+            number = _number(self.unchangedsince, "UNCHANGEDSINCE")
+            out.append(Group((Raw(b"UNCHANGEDSINCE"), number)))
+        if not self.annotations:
+            raise ValueError("STORE ANNOTATION needs at least one entry")
+        items: list[Arg] = []
+        for entry, values in self.annotations.items():
+            if not values:
+                raise ValueError(f"annotation entry {entry!r} needs at least one attribute")
+            pairs: list[Arg] = []
+            for attribute, value in values.items():
+                if not isinstance(attribute, str) or attribute.lower() not in _ATT_SORT:
+                    raise ValueError(
+                        f"STORE ANNOTATION sets value.priv or value.shared, got {attribute!r}"
+                    )
+                pairs += [Raw(attribute.lower().encode("ascii")), NString(value, "annotation")]
+            items += [_annotation_entry(entry, wildcards=False), Group(tuple(pairs))]
+        return [*out, Raw(b"ANNOTATION"), Group(tuple(items))]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

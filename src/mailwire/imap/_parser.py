@@ -31,6 +31,7 @@ from mailwire.imap._lexer import HARD_DEPTH, Decoder, shorten
 from mailwire.imap._seqset import SequenceSet
 from mailwire.imap._utf7 import decode_mailbox_name
 from mailwire.imap.events import (
+    AclData,
     CapabilityData,
     Continuation,
     Defect,
@@ -42,7 +43,9 @@ from mailwire.imap.events import (
     Flags,
     IdData,
     ListData,
+    ListRightsData,
     MetadataData,
+    MyRightsData,
     NamespaceData,
     NamespaceInfo,
     Quota,
@@ -393,6 +396,12 @@ def _esearch(d: Decoder) -> ESearchData:
             found_set = None if found.upper() == b"NIL" else SequenceSet.parse(found)
             d.close()
             fields["partial"] = items[name] = (span, found_set)
+        elif name == "RELEVANCY":
+            d.open()
+            scores = []
+            while not d.skip_close():
+                scores.append(d.number())
+            fields["relevancy"] = items[name] = tuple(scores)
         else:
             items[name] = d.value()
     return ESearchData(tag, uid, items=items, **fields)  # type: ignore[arg-type]
@@ -440,6 +449,30 @@ def _metadata(d: Decoder) -> MetadataData:
     return MetadataData(mailbox, entries, changed_only=True)
 
 
+def _acl(d: Decoder) -> AclData:
+    mailbox = _mailbox(d)[0]
+    rights: dict[str, str] = {}
+    while not d.at_end():
+        identifier = d.astring().decode("utf-8", "replace")
+        rights[identifier] = d.astring().decode("utf-8", "replace")
+    return AclData(mailbox, rights)
+
+
+def _listrights(d: Decoder) -> ListRightsData:
+    mailbox = _mailbox(d)[0]
+    identifier = d.astring().decode("utf-8", "replace")
+    required = d.astring().decode("utf-8", "replace")
+    optional = []
+    while not d.at_end():
+        optional.append(d.astring().decode("utf-8", "replace"))
+    return ListRightsData(mailbox, identifier, required, tuple(optional))
+
+
+def _myrights(d: Decoder) -> MyRightsData:
+    mailbox = _mailbox(d)[0]
+    return MyRightsData(mailbox, d.astring().decode("utf-8", "replace"))
+
+
 def _vanished(d: Decoder) -> Vanished:
     earlier = False
     if d.peek() == b"(":
@@ -469,4 +502,7 @@ _READERS: dict[bytes, Callable[[Decoder], Response]] = {
     b"QUOTAROOT": _quotaroot,
     b"METADATA": _metadata,
     b"VANISHED": _vanished,
+    b"ACL": _acl,
+    b"LISTRIGHTS": _listrights,
+    b"MYRIGHTS": _myrights,
 }

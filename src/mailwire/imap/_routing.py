@@ -20,6 +20,7 @@ from mailwire.imap._seqset import SequenceSet
 from mailwire.imap._session import SelectedMailbox
 from mailwire.imap._state import State
 from mailwire.imap.events import (
+    AclData,
     CapabilityData,
     Continuation,
     Enabled,
@@ -30,7 +31,9 @@ from mailwire.imap.events import (
     Flags,
     IdData,
     ListData,
+    ListRightsData,
     MetadataData,
+    MyRightsData,
     NamespaceData,
     Quota,
     QuotaRoot,
@@ -153,6 +156,9 @@ def route(response: Response, entries: Iterable[InFlight]) -> InFlight | None:
         (Quota, ("GETQUOTA", "GETQUOTAROOT")),
         (QuotaRoot, ("GETQUOTAROOT",)),
         (MetadataData, ("GETMETADATA",)),
+        (AclData, ("GETACL",)),
+        (ListRightsData, ("LISTRIGHTS",)),
+        (MyRightsData, ("MYRIGHTS",)),
     ]
     for kind, verbs in simple:
         if isinstance(response, kind):
@@ -163,7 +169,8 @@ def route(response: Response, entries: Iterable[InFlight]) -> InFlight | None:
         for entry in table:
             if entry.verb == "STATUS" and entry.mailbox == response.mailbox:
                 return entry
-        return _first(table, "LIST")  # LIST-STATUS (RFC 5819)
+        # LIST-STATUS (RFC 5819); NOTIFY SET STATUS (RFC 5465 §3.1).
+        return _first(table, "LIST", "NOTIFY")
     return None
 
 
@@ -240,6 +247,8 @@ def _apply_code(mailbox: SelectedMailbox, name: str, value: object) -> None:
         mailbox.uidnotsticky = True
     elif name == "MAILBOXID" and isinstance(value, str):
         mailbox.mailboxid = value
+    elif name == "ANNOTATIONS" and isinstance(value, str):
+        mailbox.annotations = value.upper()
 
 
 _SECTIONS = {
@@ -255,6 +264,9 @@ _SECTIONS = {
     "StatusData": "RFC 9051 §7.3.2",
     "SearchData": "RFC 3501 §7.2.5",
     "ESearchData": "RFC 9051 §7.3.4",
+    "AclData": "RFC 4314 §3.6",
+    "ListRightsData": "RFC 4314 §3.7",
+    "MyRightsData": "RFC 4314 §3.8",
 }
 
 

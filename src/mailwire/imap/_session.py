@@ -125,6 +125,9 @@ class SelectedMailbox:
         nomodseq: the server said ``[NOMODSEQ]`` (RFC 7162 §3.1.2.2).
         uidnotsticky: UIDs do not persist (``[UIDNOTSTICKY]``, RFC 4315 §3).
         mailboxid: MAILBOXID (RFC 8474).
+        annotations: the ANNOTATIONS code after SELECT (ANNOTATE) (RFC 5257
+            §4.1): the largest annotation size, ``NONE`` or ``READ-ONLY``,
+            perhaps followed by ``NOPRIVATE``.
         expunged: expunges seen since the mailbox was opened.
         uidvalidity_changed: a different UIDVALIDITY arrived while selected:
             every UID the caller holds for this mailbox is void.
@@ -145,3 +148,4 @@ class SelectedMailbox:
     mailboxid: str | None = None
     expunged: int = 0
     uidvalidity_changed: bool = False
+    annotations: str | None = None

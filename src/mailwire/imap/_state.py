@@ -116,8 +116,8 @@ SEND_TABLE: dict[str, Transition] = {
     "GETQUOTAROOT": Transition(_AUTH, "RFC 9208 §4.3"),
     "SETQUOTA": Transition(_AUTH, "RFC 9208 §4.4"),
     "GETMETADATA": Transition(_AUTH, "RFC 5464 §4.2"),
-    # Extensions the clients do not issue themselves, known so that recorded
-    # sessions replay: Gmail's old XLIST, NOTIFY (RFC 5465), ACL (RFC 4314).
+    # Gmail's old XLIST (known so that recorded sessions replay), NOTIFY
+    # (RFC 5465) and ACL (RFC 4314).
     "XLIST": Transition(_AUTH, "RFC 6154 (SPECIAL-USE; XLIST is Gmail's earlier form)"),
     "NOTIFY": Transition(_AUTH, "RFC 5465 §3"),
     "SETACL": Transition(_AUTH, "RFC 4314 §3.1"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import collections
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -25,12 +25,13 @@ from mailwire.imap._idle import REFRESH_SECONDS, IdleEnded
 from mailwire.imap._session import Capabilities
 from mailwire.imap._sinks import Progress, SinkFactory
 from mailwire.imap._state import State
-from mailwire.imap.commands import QResync
+from mailwire.imap.commands import DeleteAcl, NotifyGroup, QResync, SetAcl
 from mailwire.imap.events import (
     CopyUid,
     ESearchData,
     FetchData,
     ListData,
+    ListRightsData,
     NamespaceData,
     Quota,
     Response,
@@ -254,12 +255,19 @@ class AsyncClient(ClientBase):
         *,
         condstore: bool = False,
         qresync: QResync | None = None,
+        annotate: bool = False,
     ) -> Opened:
         """SELECT (or EXAMINE when ``readonly``), RFC 9051 §6.3.2; CONDSTORE/QRESYNC (RFC 7162).
 
+        ``annotate`` adds the ANNOTATE parameter (RFC 5257 §4.1): FETCH
+        answers then report annotation changes, and ``Opened.mailbox.
+        annotations`` holds the server's ANNOTATIONS limit.
+
         State: -> SELECTED on OK; -> AUTHENTICATED on NO (IMAPStatusError).
         """
-        flow = self._select_flow(mailbox, readonly=readonly, condstore=condstore, qresync=qresync)
+        flow = self._select_flow(
+            mailbox, readonly=readonly, condstore=condstore, qresync=qresync, annotate=annotate
+        )
         return await self._run(flow)
 
     async def examine(self, mailbox: str, *, condstore: bool = False) -> Opened:
@@ -301,6 +309,36 @@ class AsyncClient(ClientBase):
         """SETMETADATA (RFC 5464 §4.3); a ``None`` value removes the entry."""
         return await self._run(self._set_metadata_flow(mailbox, entries))
 
+    async def get_acl(self, mailbox: str) -> dict[str, str]:
+        """GETACL (RFC 4314 §3.3): identifier to rights (``{"fred": "lrswipkxtea"}``)."""
+        return await self._run(self._get_acl_flow(mailbox))
+
+    async def set_acl(self, mailbox: str, identifier: str, rights: str) -> Done:
+        """SETACL (RFC 4314 §3.1): ``"lrs"`` replaces, ``"+w"`` adds, ``"-w"`` removes."""
+        return await self._run(self._acl_flow(SetAcl(mailbox, identifier, rights)))
+
+    async def delete_acl(self, mailbox: str, identifier: str) -> Done:
+        """DELETEACL (RFC 4314 §3.2): take ``identifier`` off the mailbox's list."""
+        return await self._run(self._acl_flow(DeleteAcl(mailbox, identifier)))
+
+    async def list_rights(self, mailbox: str, identifier: str) -> ListRightsData:
+        """LISTRIGHTS (RFC 4314 §3.4): what may be granted to ``identifier``."""
+        return await self._run(self._list_rights_flow(mailbox, identifier))
+
+    async def my_rights(self, mailbox: str) -> str:
+        """MYRIGHTS (RFC 4314 §3.5): the logged-in user's rights on ``mailbox``."""
+        return await self._run(self._my_rights_flow(mailbox))
+
+    async def notify(self, *groups: NotifyGroup, status: bool = False) -> builtins.list[StatusData]:
+        """NOTIFY SET (RFC 5465 §3): which events to report, beyond the selected mailbox.
+
+        ``notify(NotifyGroup("inboxes", events=["MessageNew", "MessageExpunge"]),
+        status=True)``; no groups sends ``NOTIFY NONE``. Returns the STATUS
+        responses ``status=True`` brings; later events arrive unsolicited
+        (``on_event``, IDLE, NOOP).
+        """
+        return await self._run(self._notify_flow(groups, status))
+
     # ------------------------------------------------------------ messages
 
     async def search(
@@ -320,6 +358,23 @@ class AsyncClient(ClientBase):
     ) -> builtins.list[int]:
         """SORT (RFC 5256): ``sort(["REVERSE", "DATE"], "UNSEEN")``."""
         return await self._run(self._sort_flow(keys, criteria, uid=uid, charset=charset))
+
+    async def esort(
+        self,
+        keys: Sequence[str],
+        *criteria: Any,
+        returns: Sequence[str] = ("ALL",),
+        uid: bool = True,
+        charset: str = "UTF-8",
+    ) -> ESearchData:
+        """SORT RETURN (ESORT, RFC 5267 §3.1): MIN, MAX, COUNT, ALL in sorted order.
+
+        ``esort(["REVERSE", "DATE"], "UNSEEN", returns=["ALL"])``;
+        ``returns=["PARTIAL", "1:50"]`` gives one page (RFC 9394). ``ALL``
+        of the answer lists the matches in the requested order.
+        """
+        flow = self._esort_flow(keys, criteria, returns, uid=uid, charset=charset)
+        return await self._run(flow)
 
     async def thread(
         self,
@@ -341,6 +396,7 @@ class AsyncClient(ClientBase):
         uid: bool = True,
         changedsince: int | None = None,
         vanished: bool = False,
+        partial: str | tuple[int, int] | None = None,
     ) -> FetchResult:
         """FETCH (RFC 9051 §6.4.5): ``{uid: FetchData}``.
 
@@ -356,6 +412,9 @@ class AsyncClient(ClientBase):
             progress: ``progress(uid, section, done, total)`` per chunk.
             uid: ``False`` for message sequence numbers.
             changedsince, vanished: CONDSTORE / QRESYNC modifiers (RFC 7162).
+            partial: only some of the matches (PARTIAL, RFC 9394 §3.3; UID
+                FETCH only): ``"1:50"`` the first fifty by UID, ``"-1:-50"``
+                the last fifty.
 
         Raises:
             ConnectionLost: the transfer was cut; nothing is returned.
@@ -369,6 +428,7 @@ class AsyncClient(ClientBase):
             uid=uid,
             changedsince=changedsince,
             vanished=vanished,
+            partial=partial,
         )
         return await self._run(flow, deadline=False)
 
@@ -385,6 +445,23 @@ class AsyncClient(ClientBase):
         """STORE (RFC 9051 §6.4.6): ``action`` ``"+"`` adds, ``"-"`` removes, ``""`` sets."""
         flow = self._store_flow(
             messages, flags, action=action, silent=silent, uid=uid, unchangedsince=unchangedsince
+        )
+        return await self._run(flow)
+
+    async def store_annotations(
+        self,
+        messages: Any,
+        annotations: Mapping[str, Mapping[str, str | bytes | None]],
+        *,
+        uid: bool = True,
+        unchangedsince: int | None = None,
+    ) -> dict[int, FetchData]:
+        """STORE ... ANNOTATION (RFC 5257 §4.3): set (or with ``None`` remove) annotations.
+
+        ``store_annotations(7, {"/comment": {"value.shared": "Call back"}})``.
+        """
+        flow = self._store_annotation_flow(
+            messages, annotations, uid=uid, unchangedsince=unchangedsince
         )
         return await self._run(flow)
 

@@ -30,6 +30,15 @@ from mailwire.imap._command_base import (  # the shared argument checks
     _set,
     _tuple,
 )
+from mailwire.imap._extension_commands import (
+    DeleteAcl,
+    GetAcl,
+    ListRights,
+    MyRights,
+    Notify,
+    NotifyGroup,
+    SetAcl,
+)
 from mailwire.imap._message_commands import (
     Check,
     Close,
@@ -45,9 +54,12 @@ from mailwire.imap._message_commands import (
     SetQuota,
     Sort,
     Store,
+    StoreAnnotation,
     Thread,
     Unselect,
+    annotation_item,
     body_section,
+    partial_range,
 )
 from mailwire.imap._writer import Arg, AString, Group, Literal, MailboxName, NString, Raw, Secret
 from mailwire.imap.search import sequence_arg
@@ -63,37 +75,47 @@ __all__ = [
     "Copy",
     "Create",
     "Delete",
+    "DeleteAcl",
     "Enable",
     "Examine",
     "Expunge",
     "Fetch",
+    "GetAcl",
     "GetMetadata",
     "GetQuota",
     "GetQuotaRoot",
     "Id",
     "Idle",
     "List",
+    "ListRights",
     "Login",
     "Logout",
     "Lsub",
     "Move",
+    "MyRights",
     "Namespace",
     "Noop",
+    "Notify",
+    "NotifyGroup",
     "QResync",
     "Rename",
     "Search",
     "Select",
+    "SetAcl",
     "SetMetadata",
     "SetQuota",
     "Sort",
     "StartTLS",
     "Status",
     "Store",
+    "StoreAnnotation",
     "Subscribe",
     "Thread",
     "Unselect",
     "Unsubscribe",
+    "annotation_item",
     "body_section",
+    "partial_range",
 ]
 
 
@@ -246,19 +268,31 @@ class QResync:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Select(Command):
-    """SELECT (RFC 9051 §6.3.2), optionally with CONDSTORE or QRESYNC (RFC 7162)."""
+    """SELECT (RFC 9051 §6.3.2), optionally with CONDSTORE or QRESYNC (RFC 7162).
+
+    ``annotate`` adds the ANNOTATE select parameter (RFC 5257 §4.1), which
+    makes FETCH answers carry annotation changes.
+    """
 
     verb: ClassVar[str] = "SELECT"
     mailbox: str
     condstore: bool = False
     qresync: QResync | None = None
+    annotate: bool = False
 
     def arguments(self) -> list[Arg]:
         out: list[Arg] = [Raw(self.verb.encode()), MailboxName(self.mailbox)]
+        params: list[Arg] = []
         if self.qresync is not None:
-            out.append(self.qresync.argument())
+            group = self.qresync.argument()
+            assert isinstance(group, Group)
+            params.extend(group.items)  # QRESYNC (...)
         elif self.condstore:
-            out.append(Group((Raw(b"CONDSTORE"),)))
+            params.append(Raw(b"CONDSTORE"))
+        if self.annotate:
+            params.append(Raw(b"ANNOTATE"))
+        if params:
+            out.append(Group(tuple(params)))
         return out
 
 

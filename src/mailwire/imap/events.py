@@ -23,6 +23,7 @@ from mailwire.imap._seqset import SequenceSet
 from mailwire.imap.structures import BodyStructure, Envelope, empty
 
 __all__ = [
+    "AclData",
     "AppendUid",
     "CapabilityData",
     "CodeValue",
@@ -37,7 +38,9 @@ __all__ = [
     "Flags",
     "IdData",
     "ListData",
+    "ListRightsData",
     "MetadataData",
+    "MyRightsData",
     "NamespaceData",
     "NamespaceInfo",
     "Quota",
@@ -429,6 +432,8 @@ class ESearchData(Response):
         modseq: MODSEQ (RFC 7162 §3.1.5).
         partial: PARTIAL (RFC 9394): the range asked for and the set found
             (``None`` for NIL).
+        relevancy: RELEVANCY (RFC 6203 §6): a score from 1 to 100 per
+            result, in the order of the results.
         items: every return datum by upper-case name, as generic values.
     """
 
@@ -440,6 +445,7 @@ class ESearchData(Response):
     all: SequenceSet | None = None
     modseq: int | None = None
     partial: tuple[str, SequenceSet | None] | None = None
+    relevancy: tuple[int, ...] | None = None
     items: dict[str, object] = dataclasses.field(default_factory=dict)
     defects: tuple[Defect, ...] = ()
 
@@ -517,8 +523,50 @@ class MetadataData(Response):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class AclData(Response):
+    """``* ACL mailbox identifier rights ...`` (RFC 4314 §3.6): a mailbox's access list.
+
+    Attributes:
+        mailbox: the mailbox.
+        rights: identifier to its rights (``{"fred": "lrswipkxtea"}``); an
+            identifier may begin with ``-`` for negative rights (§2).
+    """
+
+    mailbox: str
+    rights: dict[str, str]
+    defects: tuple[Defect, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListRightsData(Response):
+    """``* LISTRIGHTS mailbox identifier required optional...`` (RFC 4314 §3.7).
+
+    Attributes:
+        mailbox, identifier: what was asked about.
+        required: the rights the identifier always has (may be ``""``).
+        optional: the rights that can be granted, each group granted or
+            revoked together (``("l", "r", "s", "wi")``).
+    """
+
+    mailbox: str
+    identifier: str
+    required: str
+    optional: tuple[str, ...] = ()
+    defects: tuple[Defect, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MyRightsData(Response):
+    """``* MYRIGHTS mailbox rights`` (RFC 4314 §3.8): what the logged-in user may do."""
+
+    mailbox: str
+    rights: str
+    defects: tuple[Defect, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class UntaggedData(Response):
-    """Any other untagged response (ACL, MYRIGHTS, ANNOTATION, X-...).
+    """Any other untagged response (ANNOTATION, X-...).
 
     Attributes:
         name: the keyword, upper case.
@@ -565,6 +613,9 @@ class FetchData(Response):
         gm_msgid, gm_thrid, gm_labels: Gmail's X-GM-MSGID, X-GM-THRID and
             X-GM-LABELS.
         other: unknown items by upper-case name, as generic values.
+        annotations: ANNOTATION (RFC 5257 §4.2): entry name to attribute
+            name to value (``None`` for NIL). An entry the server only names
+            (the unsolicited form after a STORE, §4.3) maps to ``{}``.
     """
 
     seq: int
@@ -587,3 +638,5 @@ class FetchData(Response):
     gm_labels: tuple[str, ...] | None = None
     other: Mapping[str, object] = dataclasses.field(default_factory=empty)
     defects: tuple[Defect, ...] = ()
+    # Last, so the fast path's positional constructor is unaffected.
+    annotations: Mapping[str, Mapping[str, bytes | None]] | None = None

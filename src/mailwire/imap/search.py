@@ -7,7 +7,8 @@ the functions of this module (``from_("x@example.org")``,
 parenthesised group (an AND). Every key of RFC 9051 §6.4.4 is here, plus
 NEW/OLD/RECENT (RFC 3501), MODSEQ (RFC 7162), OLDER/YOUNGER (RFC 5032),
 EMAILID/THREADID (RFC 8474), SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514),
-FUZZY (RFC 6203) and Gmail's X-GM-RAW/X-GM-MSGID/X-GM-THRID/X-GM-LABELS.
+FUZZY (RFC 6203), FILTER (RFC 5466), ANNOTATION (RFC 5257) and Gmail's
+X-GM-RAW/X-GM-MSGID/X-GM-THRID/X-GM-LABELS.
 
 Compiling checks every argument: a string with CR, LF or NUL, a malformed
 date, number, flag or sequence set, or an unknown key raises
@@ -30,6 +31,7 @@ __all__ = [
     "Criterion",
     "SearchKey",
     "all_",
+    "annotation",
     "answered",
     "bcc",
     "before",
@@ -38,6 +40,7 @@ __all__ = [
     "compile_criteria",
     "deleted",
     "draft",
+    "filter_",
     "flagged",
     "from_",
     "header",
@@ -79,7 +82,8 @@ _DATE = re.compile(
 _ATOM = re.compile(r'[^\x00-\x20\x7f-\uffff(){%*"\\\]]+\Z')
 
 # Argument kinds: s string, d date, n number, f flag keyword, h header name,
-# q sequence set, k another key, a atom.
+# q sequence set, k another key, a atom, F filter name (RFC 5466), e
+# annotation entry match, t annotation attribute, v nstring value (RFC 5257).
 _KEYS: dict[str, str] = {
     "ALL": "", "ANSWERED": "", "BCC": "s", "BEFORE": "d", "BODY": "s", "CC": "s",
     "DELETED": "", "DRAFT": "", "FLAGGED": "", "FROM": "s", "HEADER": "hs",
@@ -91,7 +95,14 @@ _KEYS: dict[str, str] = {
     "YOUNGER": "n", "EMAILID": "a", "THREADID": "a", "SAVEDBEFORE": "d",
     "SAVEDON": "d", "SAVEDSINCE": "d", "SAVEDATESUPPORTED": "", "FUZZY": "k",
     "X-GM-RAW": "s", "X-GM-MSGID": "n", "X-GM-THRID": "n", "X-GM-LABELS": "s",
+    "FILTER": "F", "ANNOTATION": "etv",
 }  # fmt: skip
+# RFC 5466 §4: filter-name is atom characters except "*", "%" and "/".
+_FILTER = re.compile(r'[^\x00-\x20\x7f-\uffff(){%*"\\\]/]+\Z')
+# RFC 5257 §5: entry-match is a '/'-path that may hold * and % wildcards;
+# att-search is value, value.priv or value.shared.
+_ANN_MATCH = re.compile(r'/[^\x00-\x20\x7f-\uffff(){"\\\]]*\Z')
+_ATT_SEARCH = ("value", "value.priv", "value.shared")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -191,6 +202,27 @@ class _Compiler:
             return [Raw(value.encode("ascii"))]
         if kind == "q":
             return [sequence_arg(value, f"SEARCH {key}")]
+        if kind == "F":
+            if not isinstance(value, str) or not _FILTER.match(value):
+                raise ValueError(f"SEARCH FILTER needs a filter name (RFC 5466), got {value!r}")
+            return [Raw(value.encode("ascii"))]
+        if kind == "e":
+            if not isinstance(value, str) or not _ANN_MATCH.match(value) or "//" in value:
+                raise ValueError(
+                    f"SEARCH ANNOTATION needs an entry such as /comment, got {value!r}"
+                )
+            return [Raw(value.encode("ascii"))]
+        if kind == "t":
+            if not isinstance(value, str) or value.lower() not in _ATT_SEARCH:
+                raise ValueError(
+                    f"SEARCH ANNOTATION searches value, value.priv or value.shared, got {value!r}"
+                )
+            return [Raw(value.lower().encode("ascii"))]
+        if kind == "v":
+            arg = self.string(value, f"SEARCH {key} value")
+            assert isinstance(arg, AString)
+            arg.atom = False  # nstring: quoted or a literal, never an atom
+            return [arg]
         return self.criterion([value], 0)[0]
 
     def criterion(self, items: Sequence[Criterion], i: int) -> tuple[list[Arg], int]:
@@ -454,6 +486,20 @@ def older(seconds: int) -> SearchKey:
 def younger(seconds: int) -> SearchKey:
     """YOUNGER: arrived less than ``seconds`` ago (RFC 5032)."""
     return _k("YOUNGER", seconds)
+
+
+def filter_(name: str) -> SearchKey:
+    """FILTER: the messages a named search stored on the server matches (RFC 5466 §4)."""
+    return _k("FILTER", name)
+
+
+def annotation(entry: str, attribute: str, value: str) -> SearchKey:
+    """ANNOTATION: an annotation's value contains ``value`` (RFC 5257 §4.4).
+
+    ``annotation("/comment", "value", "urgent")``; ``entry`` may hold ``*``
+    and ``%`` wildcards, ``attribute`` is value, value.priv or value.shared.
+    """
+    return _k("ANNOTATION", entry, attribute, value)
 
 
 def x_gm_raw(query: str) -> SearchKey:

@@ -13,6 +13,7 @@ import pytest
 
 from mailwire.errors import RemoteProtocolError
 from mailwire.imap import (
+    AclData,
     AppendUid,
     CapabilityData,
     Continuation,
@@ -25,7 +26,9 @@ from mailwire.imap import (
     Flags,
     IdData,
     ListData,
+    ListRightsData,
     MetadataData,
+    MyRightsData,
     NamespaceData,
     NamespaceInfo,
     Quota,
@@ -316,11 +319,34 @@ CASES: list[tuple[bytes, object]] = [
             "INBOX", {"/shared/comment": None, "/private/comment": None}, changed_only=True
         ),
     ),
-    # ---- anything else is kept raw
+    # ---- ACL (RFC 4314 §3.6-3.8; the examples of §3.4, §4 and §5.1)
+    (b"* MYRIGHTS INBOX rwiptsldaex\r\n", MyRightsData("INBOX", "rwiptsldaex")),
     (
-        b"* MYRIGHTS INBOX rwiptsldaex\r\n",
-        UntaggedData("MYRIGHTS", None, ("INBOX", "rwiptsldaex"), "INBOX rwiptsldaex"),
+        b"* ACL INBOX Fred rwipslxcetda David lrswideta\r\n",
+        AclData("INBOX", {"Fred": "rwipslxcetda", "David": "lrswideta"}),
     ),
+    (
+        b"* ACL INBOX Fred rwipslxetad -Fred wetd $team w\r\n",
+        AclData("INBOX", {"Fred": "rwipslxetad", "-Fred": "wetd", "$team": "w"}),
+    ),
+    (b"* ACL Empty\r\n", AclData("Empty", {})),
+    (
+        b'* LISTRIGHTS archive/imap anyone "" lr s w i p k x t c d\r\n',
+        ListRightsData(
+            "archive/imap", "anyone", "", ("lr", "s", "w", "i", "p", "k", "x", "t", "c", "d")
+        ),
+    ),
+    # ---- ESEARCH RELEVANCY (RFC 6203 §4's example)
+    (
+        b'* ESEARCH (TAG "B1") ALL 1,5,10 RELEVANCY (4 99 42)\r\n',
+        ESearchData(
+            "B1",
+            all=SequenceSet.parse("1,5,10"),
+            relevancy=(4, 99, 42),
+            items={"ALL": SequenceSet.parse("1,5,10"), "RELEVANCY": (4, 99, 42)},
+        ),
+    ),
+    # ---- anything else is kept raw
     (b"* 5 XFOO (1 2)\r\n", UntaggedData("XFOO", 5, ((1, 2),), "(1 2)")),
     (
         b"* XTEXT hello: world!\r\n",

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from mailwire.imap._command_base import _date_time, _flags
 from mailwire.imap._seqset import SequenceSet
-from mailwire.imap._writer import Arg, Encoded, EncodeOptions, MailboxName, Raw, encode
+from mailwire.imap._writer import Arg, Encoded, EncodeOptions, Group, MailboxName, Raw, encode
 
 __all__ = ["AppendPart", "RecordedCommand", "Step", "StreamedAppend", "steps_of"]
 
@@ -63,12 +63,15 @@ class AppendPart:
         flags: flags to set on it.
         date: its internal date (``None``: the server's clock).
         binary: send it as a literal8 (RFC 3516 §4.2; it holds NUL).
+        utf8: send it as ``UTF8 (~{n})`` (RFC 6855 §4), as a message whose
+            header may hold UTF-8 must go once UTF8=ACCEPT is enabled.
     """
 
     size: int
     flags: Sequence[str] = ()
     date: datetime | None = None
     binary: bool = False
+    utf8: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
@@ -123,20 +126,27 @@ class StreamedAppend:
         out: list[Step] = []
         pending = [Step(line, head.segments[0].secrets)]
         for part in self.parts:
-            if part.binary and not options.binary:
+            if part.binary and not options.binary and not part.utf8:
                 raise ValueError("message data holds NUL, which needs the BINARY extension")
             args = part.arguments()
+            if part.utf8 and not part.flags:
+                # An empty flag list before UTF8 (valid: flag-list may be
+                # empty): Courier-IMAP 5.0 reads a bare "UTF8" right after the
+                # mailbox as a lone flag keyword and refuses the command.
+                args.insert(0, Group(()))
             if args:
                 pending.append(Step(b" " + encode("X", args, options).data[2:-2]))
             plus = options.literal_plus or (
                 options.literal_minus and part.size <= _LITERAL_MINUS_MAX
             )
-            announce = b" %s{%d%s}\r\n" % (b"~" if part.binary else b"", part.size, b"+" * plus)
-            pending.append(Step(announce))
+            # RFC 6855 §4: utf8-literal = "UTF8" SP "(" literal8 ")".
+            eight = b"~" if part.binary or part.utf8 else b""
+            opening = b" UTF8 (" if part.utf8 else b" "
+            pending.append(Step(b"%s%s{%d%s}\r\n" % (opening, eight, part.size, b"+" * plus)))
             out.append(_join(pending))
-            pending = []
+            pending = [Step(b")")] if part.utf8 else []
             out.append(Step(slot=part.size, wait=not plus))
-        out.append(Step(b"\r\n"))
+        out.append(_join([*pending, Step(b"\r\n")]))
         return out
 
 

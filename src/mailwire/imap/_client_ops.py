@@ -7,6 +7,7 @@ before returning the flow, so a refusal sends nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -500,6 +501,14 @@ class OpsMixin:
             self._need("MULTIAPPEND")
         chunk = self.limits.chunk_size
         sources = [prepare_source(m, tuple(flags), date, chunk) for m, flags, date in messages]
-        if any(s.part.binary for s in sources):
+        if "UTF8=ACCEPT" in self.connection.enabled:
+            # RFC 6855 §4: once UTF8=ACCEPT is on, messages go as UTF8 (~{n}),
+            # whose header may then hold UTF-8 (sent for every message: the
+            # header of a file or stream is not read ahead to tell).
+            sources = [
+                dataclasses.replace(s, part=dataclasses.replace(s.part, utf8=True))
+                for s in sources
+            ]
+        elif any(s.part.binary for s in sources):
             self._need("BINARY")
         return msg.append(self.connection, mailbox, sources, self._h)

@@ -316,7 +316,8 @@ class Connection(CoreBase):
             entry = self._writing[0]
             while entry.steps:
                 step = entry.steps[0]
-                if step.wait and not entry.plus:
+                # A slot already open (its "+" came) does not wait again.
+                if step.wait and not entry.plus and not (step.slot >= 0 and entry.slot_left >= 0):
                     return
                 if step.slot >= 0:
                     if entry.slot_left < 0:

@@ -236,6 +236,38 @@ def test_streamed_append_slots() -> None:
     assert conn.data_to_send() == b"abc (\\Seen) {2+}\r\nde\r\n"
 
 
+def test_streamed_append_with_synchronizing_literals() -> None:
+    """Without LITERAL+ each message waits for "+"; the line end follows the last one.
+
+    (A streamed APPEND once stopped after the last message, never writing the
+    CRLF that ends the command, on every server without LITERAL+.)
+    """
+    conn = greeted(b"* PREAUTH [CAPABILITY IMAP4rev1 MULTIAPPEND] ready\r\n")
+    tag = conn.send(StreamedAppend("INBOX", [AppendPart(3), AppendPart(2, ["\\Seen"])]))
+    assert conn.data_to_send() == b"A1 APPEND INBOX {3}\r\n"
+    assert conn.slot_open(tag) == 0
+    events(conn, b"+ Ready for literal data\r\n")
+    assert conn.slot_open(tag) == 3
+    conn.literal_data(tag, b"abc")
+    assert conn.data_to_send() == b"abc (\\Seen) {2}\r\n"
+    assert conn.slot_open(tag) == 0
+    events(conn, b"+ Ready for literal data\r\n")
+    conn.literal_data(tag, b"de")
+    assert conn.data_to_send() == b"de\r\n"
+
+
+def test_streamed_append_utf8_literal() -> None:
+    """RFC 6855 §4: utf8-literal = "UTF8" SP "(" literal8 ")", after an empty flag list."""
+    conn = greeted(b"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ UTF8=ACCEPT] ready\r\n")
+    parts = [AppendPart(3, utf8=True), AppendPart(2, ["\\Seen"], utf8=True)]
+    tag = conn.send(StreamedAppend("INBOX", parts))
+    conn.literal_data(tag, "äb".encode())
+    conn.literal_data(tag, b"de")
+    assert conn.data_to_send() == (
+        b"A1 APPEND INBOX () UTF8 (~{3+}\r\n\xc3\xa4b) (\\Seen) UTF8 (~{2+}\r\nde)\r\n"
+    )
+
+
 def test_unexpected_continuation() -> None:
     """S26: a '+' nobody waits for is a protocol error."""
     conn = logged_in()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real mail servers the interop tests run on loopback: Dovecot
-# (IMAP, POP3, LMTP, SASL) and Postfix, from Debian's packages; and tshark,
+# (IMAP, POP3, LMTP, SASL) and Postfix, from Debian's packages; Courier-IMAP's
+# imapd, for UTF8=ACCEPT (RFC 6855), which Dovecot 2.3 lacks; and tshark,
 # which dissects the pcapng files the transcripts export.
 #
 #   sudo bash .ci/install-servers.sh
@@ -12,6 +13,11 @@ set -euo pipefail
 
 # tshark checks the pcapng export (tests/interop/test_pcapng_export.py).
 PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix tshark)
+# courier-imap conflicts with dovecot-imapd (both are the imap-server): its
+# libraries are installed as packages and the package itself is only unpacked
+# into COURIER_DIR (tests/lab/courier.py runs its imapd from there).
+PACKAGES+=(courier-authlib libcourier-unicode4 libgamin0 libgdbm6 libidn12)
+COURIER_DIR=/opt/mailwire-lab/courier-imap
 APT_OPTS=(
     -o DPkg::Lock::Timeout=300          # wait for another apt/dpkg run instead of failing
     -o Dpkg::Options::=--force-confdef  # never ask about conffiles on a reinstall
@@ -28,8 +34,22 @@ installed() {
     done
 }
 
-if installed; then
-    say "already installed: ${PACKAGES[*]}"
+unpacked() { [[ -x $COURIER_DIR/usr/bin/imapd ]]; }
+
+unpack_courier() {
+    local tmp
+    tmp=$(mktemp -d)
+    chmod 0755 "$tmp"  # apt's _apt user downloads into it
+    (cd "$tmp" && apt-get "${APT_OPTS[@]}" download -q courier-imap)
+    rm -rf "$COURIER_DIR"
+    mkdir -p "$COURIER_DIR"
+    dpkg-deb -x "$tmp"/courier-imap_*.deb "$COURIER_DIR"
+    rm -rf "$tmp"
+    unpacked
+}
+
+if installed && unpacked; then
+    say "already installed: ${PACKAGES[*]}; Courier imapd in $COURIER_DIR"
     exit 0
 fi
 
@@ -97,6 +117,11 @@ if ! install; then
     install
 fi
 
+if ! unpacked && ! unpack_courier; then
+    say "could not unpack courier-imap into $COURIER_DIR"
+    exit 1
+fi
+
 for prog in dovecot doveadm postfix postconf; do
     if ! command -v "$prog" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$prog && ! -x /usr/bin/$prog ]]; then
         say "$prog is missing after the install"
@@ -110,4 +135,4 @@ if [[ -d /run/systemd/system ]]; then
     say "note: the system's dovecot and postfix units are enabled; the tests do not need them"
     say "      (systemctl disable --now dovecot postfix, if you do not want them)"
 fi
-say "installed ${PACKAGES[*]} in $((SECONDS - started)) s"
+say "installed ${PACKAGES[*]} and Courier imapd ($COURIER_DIR) in $((SECONDS - started)) s"

@@ -8,6 +8,7 @@
 | ``make_smtp_lab`` | function | ``make(**SmtpLabOptions fields) -> SmtpLab`` |
 | ``dovecot_lab`` | session | :class:`~tests.lab.dovecot.DovecotLab` |
 | ``postfix_lab`` | session | :class:`~tests.lab.postfix.PostfixLab` (its ``.dovecot`` too) |
+| ``courier_lab`` | session | :class:`~tests.lab.courier.CourierLab` (UTF8=ACCEPT) |
 
 A test that uses one of the server fixtures is marked ``lab``. When a server
 is not installed (or Postfix is not run as root), the test is skipped with the
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.lab import (
+    CourierLab,
     DovecotLab,
     LabCertificates,
     PostfixLab,
@@ -34,7 +36,7 @@ from tests.lab import (
 )
 
 _SERVER_FIXTURES = frozenset(
-    {"smtp_lab", "smtp_lab_module", "make_smtp_lab", "dovecot_lab", "postfix_lab"}
+    {"smtp_lab", "smtp_lab_module", "make_smtp_lab", "dovecot_lab", "postfix_lab", "courier_lab"}
 )
 
 
@@ -85,6 +87,13 @@ def make_smtp_lab(lab_certs: LabCertificates) -> Iterator[Callable[..., SmtpLab]
 @pytest.fixture(scope="session")
 def dovecot_lab(lab_certs: LabCertificates) -> Iterator[DovecotLab]:
     lab = start_lab(DovecotLab(lab_certs).start)
+    yield lab
+    lab.stop(remove=not _keep())
+
+
+@pytest.fixture(scope="session")
+def courier_lab() -> Iterator[CourierLab]:
+    lab = start_lab(CourierLab().start)
     yield lab
     lab.stop(remove=not _keep())
 

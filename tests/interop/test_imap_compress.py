@@ -1,4 +1,4 @@
-"""COMPRESS=DEFLATE (RFC 4978) against Dovecot 2.3, and what it offers of UTF8=ACCEPT.
+"""COMPRESS=DEFLATE (RFC 4978) against Dovecot 2.3, and that it lacks UTF8=ACCEPT.
 
 The lab loads Dovecot's ``imap_zlib`` plugin, without which 2.3 does not
 advertise COMPRESS=DEFLATE. A compressed session lists, appends and fetches
@@ -134,10 +134,10 @@ def test_compressed_session_fetches_to_a_sink(kind: str, dovecot_lab: DovecotLab
 
 
 def test_dovecot_does_not_offer_utf8_accept(kind: str, dovecot_lab: DovecotLab) -> None:
-    """Dovecot 2.3 implements no RFC 6855: UTF8=ACCEPT stays scripted-server only.
+    """Dovecot 2.3 implements no RFC 6855: ENABLE UTF8=ACCEPT enables nothing.
 
-    (tests/unit/imap_client/test_extensions.py covers it against a scripted
-    server; if a later Dovecot offers it, this test says so and should go.)
+    (tests/interop/test_imap_utf8.py covers UTF8=ACCEPT against Courier-IMAP;
+    if a later Dovecot offers it, this test says so and should go.)
     """
     c = connect(kind, dovecot_lab)
     try:

@@ -5,6 +5,7 @@
 - :mod:`tests.lab.smtpd`: aiosmtpd in a thread, recording every command line
   and message (cheap: per test or per module);
 - :mod:`tests.lab.dovecot`: Dovecot (IMAP, POP3, LMTP, SASL), per session;
+- :mod:`tests.lab.courier`: Courier-IMAP, pre-authenticated, for UTF8=ACCEPT;
 - :mod:`tests.lab.postfix`: a second Postfix instance delivering only to
   that Dovecot, per session (needs root);
 - :mod:`tests.lab.rules`: skip when a server is missing, fail under CI=true.
@@ -15,6 +16,7 @@ The fixtures are in ``tests/conftest.py``. Install the servers with
 
 from tests.lab.accounts import ALICE, BOB, DOMAIN, USERS, LabUser
 from tests.lab.certs import LabCertificates, ServerCert
+from tests.lab.courier import CourierLab
 from tests.lab.dovecot import DovecotLab
 from tests.lab.postfix import PostfixLab
 from tests.lab.rules import LabStartError, LabUnavailable, in_ci, start_lab
@@ -25,6 +27,7 @@ __all__ = [
     "BOB",
     "DOMAIN",
     "USERS",
+    "CourierLab",
     "DovecotLab",
     "LabCertificates",
     "LabStartError",

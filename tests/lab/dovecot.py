@@ -151,10 +151,18 @@ service stats {{
     mode = 0666
   }}
 }}
+# ACL (RFC 4314): rights kept per mailbox in dovecot-acl files; with none,
+# the owner has every right. imap_acl adds the ACL commands and capability.
+mail_plugins = $mail_plugins acl
+plugin {{
+  acl = vfile
+}}
+# NOTIFY (RFC 5465): Dovecot offers it only with the mailbox list index.
+mailbox_list_index = yes
 protocol imap {{
   mail_max_userip_connections = 50
   # COMPRESS=DEFLATE (RFC 4978); Dovecot 2.3 offers it only with this plugin.
-  mail_plugins = $mail_plugins imap_zlib
+  mail_plugins = $mail_plugins imap_zlib imap_acl
 }}
 protocol pop3 {{
   pop3_uidl_format = %08Xu%08Xv

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from mailwire import ConnectionLost
+from mailwire import ConnectionLost, Timeout
 from mailwire._buffer import ReceiveBuffer
 from mailwire.errors import LiteralTooLarge
 from mailwire.imap._frames import FrameReader
@@ -142,6 +142,21 @@ def test_the_server_closing_mid_literal_is_connection_lost(
         c.login("u", "p")
         c.select("INBOX")
         with pytest.raises(ConnectionLost, match="in the middle of a response"):
+            c.fetch("7:8", ["BODY.PEEK[]"])
+        c.close()
+    assert script.errors == []
+
+
+def test_a_server_that_stalls_mid_literal_is_a_timeout(kind: str, transport: str) -> None:
+    """Half a literal, then silence with the connection open: the read timeout ends it."""
+    start = REPLY.index(BODY)
+    script, kwargs = _script(transport, _answer_fetch_in([REPLY[: start + 300_000]]), timeout=1.0)
+    with script:
+        c = Both(kind, script.port, **kwargs)
+        c.connect()
+        c.login("u", "p")
+        c.select("INBOX")
+        with pytest.raises(Timeout):
             c.fetch("7:8", ["BODY.PEEK[]"])
         c.close()
     assert script.errors == []

@@ -347,6 +347,8 @@ class OpsMixin:
     ) -> Flow[ESearchData]:
         self._usable()
         self._need("ESEARCH", "IMAP4REV2")
+        if any(str(r).upper() == "PARTIAL" for r in returns):
+            self._need("PARTIAL", "CONTEXT=SEARCH")  # RFC 9394 §3, RFC 5267 §4.4
         command = Search(tuple(criteria) or ("ALL",), uid=uid, return_options=tuple(returns))
         return msg.esearch(self.connection, command, self._h, limit=self._limit)
 
@@ -409,6 +411,8 @@ class OpsMixin:
         if partial is not None:
             self._need("PARTIAL")
         wanted = (items,) if isinstance(items, str) else tuple(items)
+        if any(isinstance(i, str) and i[:10].upper() == "ANNOTATION" for i in wanted):
+            self._annotations_allowed()
         command = Fetch(
             messages,
             wanted,
@@ -456,7 +460,44 @@ class OpsMixin:
         if unchangedsince is not None:
             self._need("CONDSTORE")
         command = StoreAnnotation(messages, annotations, uid, unchangedsince)
+        self._annotations_allowed(store=True, values=annotations)
         return msg.store(self.connection, command, self._h, limit=self._limit)
+
+    def _annotations_allowed(
+        self,
+        *,
+        store: bool = False,
+        values: Mapping[str, Mapping[str, str | bytes | None]] | None = None,
+    ) -> None:
+        """Refuse what the mailbox's ANNOTATIONS code rules out (RFC 5257 §4.1).
+
+        ``NONE``: no annotation in any command; ``READ-ONLY``: no STORE; a
+        size: no value longer than that. Nothing is sent when refused.
+        """
+        mailbox = self.connection.mailbox
+        words = (mailbox.annotations or "").split() if mailbox is not None else []
+        if not words:
+            return
+        if words[0] == "NONE":
+            raise NotSupportedError(
+                "this mailbox supports no annotations (ANNOTATIONS NONE, RFC 5257 §4.1)",
+                capability="ANNOTATE-EXPERIMENT-1",
+            )
+        if store and words[0] == "READ-ONLY":
+            raise NotSupportedError(
+                "this mailbox's annotations are read-only (ANNOTATIONS READ-ONLY, RFC 5257 §4.1)",
+                capability="ANNOTATE-EXPERIMENT-1",
+            )
+        if store and words[0].isdigit() and values:
+            largest = int(words[0])
+            for entry, attributes in values.items():
+                for attribute, value in attributes.items():
+                    size = len(value.encode("utf-8") if isinstance(value, str) else value or b"")
+                    if size > largest:
+                        raise ValueError(
+                            f"{entry} {attribute}: {size} octets, more than the {largest} "
+                            "the mailbox allows (ANNOTATIONS, RFC 5257 §4.1)"
+                        )
 
     def _copy_flow(self, messages: Any, mailbox: str, *, uid: bool) -> Flow[CopyUid | None]:
         self._usable()
@@ -506,8 +547,7 @@ class OpsMixin:
             # whose header may then hold UTF-8 (sent for every message: the
             # header of a file or stream is not read ahead to tell).
             sources = [
-                dataclasses.replace(s, part=dataclasses.replace(s.part, utf8=True))
-                for s in sources
+                dataclasses.replace(s, part=dataclasses.replace(s.part, utf8=True)) for s in sources
             ]
         elif any(s.part.binary for s in sources):
             self._need("BINARY")

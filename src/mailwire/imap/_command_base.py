@@ -42,7 +42,7 @@ _SECTION = (
 # RFC 5257 §5 fetch-att: entries (entry-match, wildcards allowed) and attribs,
 # each one item or a parenthesised list; kept to the atom forms.
 _ANN_MATCH = r'/[^\x00-\x20\x7f-\xff(){"\\\]]*'
-_ANN_ATTR = r"[a-z0-9][a-z0-9.\-]*"
+_ANN_ATTR = r"[a-z0-9\-]+(?:\.[a-z0-9\-]+)*"
 _ANNOTATION_ARGS = (
     r"(?:" + _ANN_MATCH + r"|\(" + _ANN_MATCH + r"(?: " + _ANN_MATCH + r")*\)) "
     r"(?:" + _ANN_ATTR + r"|\(" + _ANN_ATTR + r"(?: " + _ANN_ATTR + r")*\))"

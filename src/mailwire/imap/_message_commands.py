@@ -57,6 +57,7 @@ __all__ = [
     "annotation_item",
     "body_section",
     "partial_range",
+    "return_options",
 ]
 
 
@@ -100,6 +101,42 @@ class Expunge(Command):
         if self.uids is None:
             return [Raw(b"EXPUNGE")]
         return [Raw(b"UID EXPUNGE"), sequence_arg(self.uids)]
+
+
+def return_options(options: Sequence[str], verb: str) -> Group:
+    """SEARCH or SORT return options as a group, checked.
+
+    PARTIAL takes the range after it (RFC 9394 §4: ``n:m`` or ``-n:-m``); a
+    command holds one PARTIAL, one ALL, or neither (RFC 9394 §3.1, RFC 5267
+    §4.4).
+
+    Raises:
+        ValueError: a malformed option, a PARTIAL without a valid range, or
+            both PARTIAL and ALL (or either twice).
+    """
+    items = list(options)
+    out: list[Arg] = []
+    whole = 0
+    i = 0
+    while i < len(items):
+        option = items[i]
+        out.append(_atom(option, f"{verb} return option"))
+        upper = option.upper()
+        if upper in ("PARTIAL", "ALL"):
+            whole += 1
+            if whole > 1:
+                raise ValueError(
+                    f"{verb} RETURN holds one PARTIAL or one ALL, not two (RFC 9394 §3.1)"
+                )
+        if upper == "PARTIAL":
+            if i + 1 >= len(items):
+                raise ValueError(
+                    f"{verb} RETURN (PARTIAL) needs a range such as 1:50 (RFC 9394 §4)"
+                )
+            out.append(Raw(partial_range(items[i + 1]).encode("ascii")))
+            i += 1
+        i += 1
+    return Group(tuple(out))
 
 
 def _uid(uid: bool, verb: bytes) -> Raw:
@@ -147,8 +184,7 @@ class Search(Command):
     def _arguments(self, utf8: bool) -> list[Arg]:
         out: list[Arg] = [_uid(self.uid, b"SEARCH")]
         if self.return_options is not None:
-            options = tuple(_atom(o, "SEARCH return option") for o in self.return_options)
-            out += [Raw(b"RETURN"), Group(options)]
+            out += [Raw(b"RETURN"), return_options(self.return_options, "SEARCH")]
         return out + self._program(utf8)
 
     def arguments(self) -> list[Arg]:
@@ -223,8 +259,7 @@ class Sort(Command):
         program, _ = compile_criteria(self.criteria)
         out: list[Arg] = [_uid(self.uid, b"SORT")]
         if self.return_options is not None:
-            options = tuple(_atom(o, "SORT return option") for o in self.return_options)
-            out += [Raw(b"RETURN"), Group(options)]
+            out += [Raw(b"RETURN"), return_options(self.return_options, "SORT")]
         return [*out, Group(tuple(keys)), _atom(self.charset, "charset"), *program]
 
 
@@ -255,6 +290,8 @@ class Thread(Command):
 def _fetch_item(item: str) -> Raw:
     if not isinstance(item, str) or not item.isascii() or not _FETCH_ITEM.match(item):
         raise ValueError(f"not a FETCH item: {item!r}")
+    if item[:11].upper() == "ANNOTATION ":
+        _check_annotation_item(item)
     return Raw(item.encode("ascii"))
 
 
@@ -438,31 +475,58 @@ def partial_range(value: str | tuple[int, int]) -> str:
 # RFC 5257 §5: an entry is a slash-separated path without "*" or "%"; an
 # entry-match (FETCH, SEARCH) may hold them as wildcards.
 _ANN_ENTRY = re.compile(r"/[\x21-\x7e]*\Z")
-_ANN_ATTRIB = re.compile(r"[a-z0-9][a-z0-9.\-]*\Z", re.IGNORECASE)
+# Attribute names: "."-separated, no empty component (RFC 5257 §3.2).
+_ANN_ATTRIB = re.compile(r"[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\Z", re.IGNORECASE)
 _ATT_SORT = ("value.priv", "value.shared")
 _ATT_SEARCH = ("value", "value.priv", "value.shared")
 
 
 def _annotation_entry(name: object, *, wildcards: bool) -> AString:
+    """An entry (or, with ``wildcards``, an entry-match) as RFC 5257 §3.2 allows it.
+
+    A ``/``-separated ASCII path with no ``//``, no trailing ``/``, no ``*``
+    or ``%`` (unless a match), and not the reserved ``/flags`` hierarchy
+    (§3.5).
+    """
     if (
         not isinstance(name, str)
         or not _ANN_ENTRY.match(name)
         or (not wildcards and ("*" in name or "%" in name))
         or "//" in name
+        or name.endswith("/")
         or '"' in name
         or "\\" in name
     ):
         raise ValueError(
-            f"not an annotation entry (RFC 5257 §3.1: '/'-separated ASCII path"
-            f"{'' if wildcards else ' without * or %'}): {name!r}"
+            f"not an annotation entry (RFC 5257 §3.2: '/'-separated ASCII path, no '//', "
+            f"no trailing '/'{'' if wildcards else ', without * or %'}): {name!r}"
         )
+    if name == "/flags" or name.startswith("/flags/"):
+        raise ValueError(f"the /flags annotation entries are reserved (RFC 5257 §3.5): {name!r}")
     return AString(name, "annotation entry")
 
 
 def _annotation_attribute(name: object) -> Raw:
+    """An attribute (RFC 5257 §3.2): "."-separated, ``priv``/``shared`` only as the suffix."""
     if not isinstance(name, str) or not _ANN_ATTRIB.match(name):
         raise ValueError(f"not an annotation attribute (RFC 5257 §3.2): {name!r}")
-    return Raw(name.lower().encode("ascii"))
+    if {"priv", "shared"} & {part.lower() for part in name.split(".")[:-1]}:
+        raise ValueError(f"priv and shared may only end an attribute (RFC 5257 §3.3): {name!r}")
+    return Raw(name.encode("ascii"))
+
+
+_ANNOTATION_FETCH = re.compile(r"ANNOTATION \((\([^()]*\)|[^ ()]+) (\([^()]*\)|[^ ()]+)\)\Z", re.I)
+
+
+def _check_annotation_item(item: str) -> None:
+    """The entries and attributes of an ``ANNOTATION (...)`` FETCH item (RFC 5257 §3.2)."""
+    match = _ANNOTATION_FETCH.match(item)
+    if match is None:
+        raise ValueError(f"not a FETCH item: {item!r}")
+    for entry in match[1].strip("()").split():
+        _annotation_entry(entry, wildcards=True)
+    for attribute in match[2].strip("()").split():
+        _annotation_attribute(attribute)
 
 
 def annotation_item(entries: str | Sequence[str], attributes: str | Sequence[str]) -> str:

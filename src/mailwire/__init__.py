@@ -12,9 +12,7 @@ The public names::
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
-from mailwire._flow import NEED_DATA
 from mailwire.errors import (
     AuthenticationError,
     CommandError,
@@ -40,9 +38,15 @@ from mailwire.errors import (
     TooManyParts,
     TooManyResponses,
 )
-from mailwire.limits import Limits
 
+# Not "from typing import TYPE_CHECKING": typing alone costs more than the
+# whole package root should (performance.md W6); mypy treats this name the same.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from mailwire._flow import NEED_DATA
+    from mailwire.limits import Limits
     from mailwire.tls import TLSMode
     from mailwire.transcript import Transcript
 
@@ -81,6 +85,8 @@ __all__ = [
 
 # name -> module that defines it; loaded on first access (PEP 562).
 _LAZY_ATTRS = {
+    "NEED_DATA": "mailwire._flow",
+    "Limits": "mailwire.limits",
     "TLSMode": "mailwire.tls",
     "Transcript": "mailwire.transcript",
 }

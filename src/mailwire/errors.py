@@ -28,7 +28,9 @@ verbs, never credentials.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+TYPE_CHECKING = False  # not typing's: see mailwire/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "AuthenticationError",

@@ -18,6 +18,7 @@ from mailwire.imap._writer import (
     EncodeOptions,
     Group,
     Raw,
+    ascii_class,
     encode,
 )
 from mailwire.imap.search import sequence_arg
@@ -25,7 +26,7 @@ from mailwire.imap.search import sequence_arg
 __all__ = ["Command"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ATOM = r'[^\x00-\x20\x7f-\uffff(){%*"\\\]]+'
+_ATOM = ascii_class('(){%*"\\]') + "+"
 _ATOM_RE = re.compile(_ATOM + r"\Z")
 _FLAG_RE = re.compile(r"\\?" + _ATOM + r"\Z")
 # (\x7f-\xff, not \uffff: under IGNORECASE a range holding U+017F or U+212A

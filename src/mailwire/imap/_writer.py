@@ -48,7 +48,22 @@ __all__ = [
 ]
 
 _ASTRING = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\\]]+\Z')
-_TAG = re.compile(r'[^\x00-\x20\x7f-\uffff(){%*"\\\]+]+\Z')
+
+
+def ascii_class(exclude: str) -> str:
+    """A regex class of the visible ASCII characters (0x21-0x7E) minus ``exclude``.
+
+    Written out character by character: a class such as
+    ``[^\\x00-\\x20\\x7f-\\uffff...]`` takes milliseconds to compile at import
+    (its range reaches far beyond ASCII), and it lets characters above
+    U+FFFF through.
+    """
+    return (
+        "[" + "".join(re.escape(chr(c)) for c in range(0x21, 0x7F) if chr(c) not in exclude) + "]"
+    )
+
+
+_TAG = re.compile(ascii_class('(){%*"\\]+') + r"+\Z")
 _LITERAL_MINUS_MAX = 4096
 _LONG = 4096
 

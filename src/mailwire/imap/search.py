@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from mailwire.imap._seqset import SequenceSet
-from mailwire.imap._writer import Arg, AString, Group, Raw, check_string
+from mailwire.imap._writer import Arg, AString, Group, Raw, ascii_class, check_string
 
 __all__ = [
     "Criterion",
@@ -79,7 +79,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _DATE = re.compile(
     r"[0-9]{1,2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-[0-9]{4}\Z", re.I
 )
-_ATOM = re.compile(r'[^\x00-\x20\x7f-\uffff(){%*"\\\]]+\Z')
+_ATOM = re.compile(ascii_class('(){%*"\\]') + r"+\Z")
 
 # Argument kinds: s string, d date, n number, f flag keyword, h header name,
 # q sequence set, k another key, a atom, F filter name (RFC 5466), e
@@ -98,10 +98,10 @@ _KEYS: dict[str, str] = {
     "FILTER": "F", "ANNOTATION": "etv",
 }  # fmt: skip
 # RFC 5466 §4: filter-name is atom characters except "*", "%" and "/".
-_FILTER = re.compile(r'[^\x00-\x20\x7f-\uffff(){%*"\\\]/]+\Z')
+_FILTER = re.compile(ascii_class('(){%*"\\]/') + r"+\Z")
 # RFC 5257 §5: entry-match is a '/'-path that may hold * and % wildcards;
 # att-search is value, value.priv or value.shared.
-_ANN_MATCH = re.compile(r'/[^\x00-\x20\x7f-\uffff(){"\\\]]*\Z')
+_ANN_MATCH = re.compile("/" + ascii_class('(){"\\]') + r"*\Z")
 _ATT_SEARCH = ("value", "value.priv", "value.shared")
 
 

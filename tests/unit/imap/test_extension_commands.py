@@ -197,6 +197,10 @@ REFUSED: list[tuple[object, str]] = [
     (lambda: imap.Search(("FILTER", "a/b")), "filter name"),
     (lambda: imap.Search((search.annotation("comment", "value", "x"),)), "entry"),
     (lambda: imap.Search((search.annotation("/comment", "size", "x"),)), "value.priv"),
+    # Atoms are visible ASCII: a character above U+FFFF is refused too.
+    (lambda: imap.Search(("KEYWORD", "tag\U0001f600")), "atom"),
+    (lambda: imap.Search(("FILTER", "\U0001f600")), "filter name"),
+    (lambda: imap.Store("1", ["\U0001f600"]), "flag"),
 ]
 
 

@@ -17,11 +17,14 @@ and Gmail's X-GM-EXT-1.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
-from mailwire._flow import NEED_DATA
-
+# Not typing's TYPE_CHECKING: importing typing costs more than this lazy
+# package should (performance.md W6); mypy treats the name the same.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
+    from typing import Any
+
+    from mailwire._flow import NEED_DATA
     from mailwire.imap import search
 
     # The client (issue 6).
@@ -158,6 +161,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
 # first time it is used (PEP 562), so a program pays for the parser, the
 # encoder or the search builder only when it uses them.
 _WHERE: dict[str, str] = {
+    "NEED_DATA": "mailwire._flow",
     "Frame": "mailwire.imap._frames",
     "FrameReader": "mailwire.imap._frames",
     "StreamedLiteral": "mailwire.imap._frames",

@@ -405,6 +405,15 @@ class Fetch(Command):
         return out
 
 
+def _store_head(uid: bool, messages: Any, unchangedsince: int | None) -> list[Arg]:
+    """``[UID] STORE set [(UNCHANGEDSINCE n)]`` (RFC 9051 §6.4.6, RFC 7162 §3.1.3)."""
+    out: list[Arg] = [_uid(uid, b"STORE"), sequence_arg(messages)]
+    if unchangedsince is not None:
+        number = _number(unchangedsince, "UNCHANGEDSINCE")
+        out.append(Group((Raw(b"UNCHANGEDSINCE"), number)))
+    return out
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Store(Command):
     """STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
@@ -438,10 +447,7 @@ class Store(Command):
         Command.__post_init__(self)
 
     def arguments(self) -> list[Arg]:
-        out: list[Arg] = [_uid(self.uid, b"STORE"), sequence_arg(self.messages)]
-        if self.unchangedsince is not None:
-            number = _number(self.unchangedsince, "UNCHANGEDSINCE")
-            out.append(Group((Raw(b"UNCHANGEDSINCE"), number)))
+        out = _store_head(self.uid, self.messages, self.unchangedsince)
         name = f"{self.action}{self.item.upper()}{'.SILENT' if self.silent else ''}"
         out.append(Raw(name.encode("ascii")))
         if self.item.upper() == "FLAGS":
@@ -583,10 +589,7 @@ class StoreAnnotation(Command):
         Command.__post_init__(self)
 
     def arguments(self) -> list[Arg]:
-        out: list[Arg] = [_uid(self.uid, b"STORE"), sequence_arg(self.messages)]
-        if self.unchangedsince is not None:
-            number = _number(self.unchangedsince, "UNCHANGEDSINCE")
-            out.append(Group((Raw(b"UNCHANGEDSINCE"), number)))
+        out = _store_head(self.uid, self.messages, self.unchangedsince)
         if not self.annotations:
             raise ValueError("STORE ANNOTATION needs at least one entry")
         items: list[Arg] = []

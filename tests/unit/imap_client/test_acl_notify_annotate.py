@@ -16,12 +16,6 @@ from mailwire.imap import ListRightsData, NotifyGroup, SequenceSet, StatusData
 from mailwire.imap.events import Exists, ListData
 from tests.unit.imap_client.helpers import Both, Script
 
-
-@pytest.fixture(params=["blocking", "asyncio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 CAPS = b"IMAP4rev1 IDLE ACL NOTIFY ANNOTATE-EXPERIMENT-1 ESORT PARTIAL CONDSTORE SORT ESEARCH"
 GREETING = b"* OK [CAPABILITY " + CAPS + b"] ready\r\n"
 LOGIN = (b"A1 LOGIN u p\r\n", b"A1 OK [CAPABILITY " + CAPS + b"] in\r\n")

@@ -17,12 +17,6 @@ from mailwire.imap.events import Exists
 from tests.support.server import Peer
 from tests.unit.imap_client.helpers import Both, Script
 
-
-@pytest.fixture(params=["blocking", "asyncio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 LOGIN = (b"A1 LOGIN u p\r\n", b"A1 OK [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE IDLE] in\r\n")
 
 

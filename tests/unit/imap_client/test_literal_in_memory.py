@@ -60,16 +60,6 @@ def _fetch(tag: bytes) -> tuple[bytes, bytes]:
 FETCH, REPLY = _fetch(b"A3")
 
 
-@pytest.fixture(params=["blocking", "asyncio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(params=["plain", "tls"])
-def transport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _script(transport: str, after: Any, **kwargs: Any) -> tuple[Script, dict[str, Any]]:
     steps = [LOGIN, SELECT]
     if transport == "plain":

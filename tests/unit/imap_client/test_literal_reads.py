@@ -12,8 +12,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import pytest
-
 from mailwire.limits import Limits
 from mailwire.tls import TLSMode
 from tests.support.tls import make_pki
@@ -34,16 +32,6 @@ STEPS = [
     (b"A2 SELECT INBOX\r\n", b"* 2 EXISTS\r\n* OK [UIDVALIDITY 3] v\r\nA2 OK [READ-WRITE] ok\r\n"),
     (b"A3 UID FETCH 7:8 (BODY.PEEK[])\r\n", FETCH_REPLY),
 ]
-
-
-@pytest.fixture(params=["blocking", "asyncio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(params=["plain", "tls"])
-def transport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def _open(kind: str, transport: str, **kwargs: Any) -> tuple[Script, dict[str, Any]]:

@@ -48,16 +48,6 @@ STEPS = [
 CHUNK = 16 * 1024
 
 
-@pytest.fixture(params=["blocking", "asyncio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(params=["plain", "tls"])
-def transport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _open(
     transport: str, steps: list[tuple[bytes, bytes]] = STEPS
 ) -> tuple[Script, dict[str, Any]]:

@@ -223,6 +223,7 @@ OWNERS: list[Any] = [
     SmtpCapabilities,
     ImapCapabilities,
     SelectedMailbox,
+    imap.NotifyGroup,
     mailwire.Transcript,
 ]
 #: Functions the table names without their module.

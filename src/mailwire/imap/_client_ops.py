@@ -56,6 +56,7 @@ from mailwire.imap.events import (
     Quota,
     StatusData,
 )
+from mailwire.imap.search import SearchKey
 from mailwire.limits import Limits
 
 __all__ = ["OpsMixin", "prepare_source"]
@@ -340,6 +341,7 @@ class OpsMixin:
     ) -> Flow[list[int]]:
         self._usable()
         command = Search(tuple(criteria) or ("ALL",), uid=uid, charset=charset)
+        self._annotation_keys(criteria)
         return msg.search(self.connection, command, self._h, limit=self._limit)
 
     def _esearch_flow(
@@ -350,6 +352,7 @@ class OpsMixin:
         if any(str(r).upper() == "PARTIAL" for r in returns):
             self._need("PARTIAL", "CONTEXT=SEARCH")  # RFC 9394 §3, RFC 5267 §4.4
         command = Search(tuple(criteria) or ("ALL",), uid=uid, return_options=tuple(returns))
+        self._annotation_keys(criteria)
         return msg.esearch(self.connection, command, self._h, limit=self._limit)
 
     def _sort_flow(
@@ -358,6 +361,7 @@ class OpsMixin:
         self._usable()
         self._need("SORT")
         command = Sort(tuple(keys), tuple(criteria) or ("ALL",), uid=uid, charset=charset)
+        self._annotation_keys([*keys, *criteria])
         return msg.sort(self.connection, command, self._h, limit=self._limit)
 
     def _esort_flow(
@@ -381,6 +385,7 @@ class OpsMixin:
             charset=charset,
             return_options=tuple(returns),
         )
+        self._annotation_keys([*keys, *criteria])
         return msg.esearch(self.connection, command, self._h, limit=self._limit)
 
     def _thread_flow(
@@ -462,6 +467,19 @@ class OpsMixin:
         command = StoreAnnotation(messages, annotations, uid, unchangedsince)
         self._annotations_allowed(store=True, values=annotations)
         return msg.store(self.connection, command, self._h, limit=self._limit)
+
+    def _annotation_keys(self, items: Iterable[Any]) -> None:
+        """SEARCH or SORT by ANNOTATION: refused under ``ANNOTATIONS NONE`` (RFC 5257 §4.1)."""
+        stack = list(items)
+        while stack:
+            item = stack.pop()
+            if isinstance(item, SearchKey):
+                stack.extend((item.name, *item.args))
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+            elif isinstance(item, str) and item.upper() == "ANNOTATION":
+                self._annotations_allowed()
+                return
 
     def _annotations_allowed(
         self,

@@ -269,3 +269,44 @@ def test_notify_events_while_idle(kind: str) -> None:
         finally:
             c.close()
     assert script.errors == []
+
+
+def test_annotations_none_refuses_every_annotation_command(kind: str) -> None:
+    """RFC 5257 §4.1: after ANNOTATIONS NONE no command of the mailbox uses annotations.
+
+    FETCH, STORE, SEARCH and SORT by annotation are refused before anything
+    is written; a SEARCH without one still goes.
+    """
+    from mailwire.imap import annotation_item, search
+
+    steps = [
+        LOGIN,
+        (
+            b"A2 SELECT INBOX (ANNOTATE)\r\n",
+            b"* 1 EXISTS\r\n* OK [ANNOTATIONS NONE] none here\r\nA2 OK [READ-WRITE] done\r\n",
+        ),
+        (b"A3 UID SEARCH SEEN\r\n", b"* SEARCH 1\r\nA3 OK done\r\n"),
+    ]
+    with Script(GREETING, steps) as script:
+        c = Both(kind, script.port)
+        try:
+            c.connect()
+            c.login("u", "p")
+            c.select("INBOX", annotate=True)
+            refused = [
+                lambda: c.fetch(1, [annotation_item("/comment", "value")]),
+                lambda: c.store_annotations(1, {"/comment": {"value.shared": "x"}}),
+                lambda: c.search(search.annotation("/comment", "value", "x")),
+                lambda: c.search("NOT", ["ANNOTATION", "/comment", "value", "x"]),
+                lambda: c.esearch(search.annotation("/comment", "value", "x")),
+                lambda: c.sort(["ANNOTATION", "/altsubject", "value.shared"]),
+                lambda: c.esort(["ANNOTATION", "/altsubject", "value.shared"], returns=[]),
+            ]
+            for call in refused:
+                with pytest.raises(NotSupportedError, match="ANNOTATIONS NONE"):
+                    call()
+            assert c.search("SEEN") == [1]
+        finally:
+            c.close()
+    assert script.errors == []
+    assert b"ANNOTATION " not in script.server.received

@@ -72,8 +72,16 @@ def test_notify_reports_a_delivery_to_another_mailbox(
         def deliver() -> None:
             threading.Timer(0.3, dovecot_lab.seed, (make_message(subject=marker), ALICE)).start()
 
-        events = c.idle_events(timeout=10, wanted=1, on_start=deliver)
-        news = [e for e in events if isinstance(e, StatusData) and e.mailbox.upper() == "INBOX"]
+        # Other mailboxes the inboxes filter watches may report first (Dovecot
+        # counts auto-created ones such as Drafts): idle on until the INBOX does.
+        events: list[object] = []
+        news: list[StatusData] = []
+        for attempt in range(5):
+            start = deliver if attempt == 0 else (lambda: None)
+            events += c.idle_events(timeout=10, wanted=1, on_start=start)
+            news = [e for e in events if isinstance(e, StatusData) and e.mailbox.upper() == "INBOX"]
+            if news:
+                break
         assert news, events
         assert news[0].items["MESSAGES"] > before
         assert c.notify() == []  # NOTIFY NONE

@@ -337,6 +337,12 @@ class Client(ClientBase):
         status=True)``; no groups sends ``NOTIFY NONE``. Returns the STATUS
         responses ``status=True`` brings; later events arrive unsolicited
         (``on_event``, IDLE, NOOP).
+
+        Treat events as hints, not a ledger. Servers read the filters
+        loosely (Dovecot 2.3 takes ``inboxes`` as every personal mailbox),
+        and Dovecot 2.3 can drop an INBOX change that lands within half a
+        second of a change to its mailbox list (a mailbox created, say); ask
+        STATUS again where a count must be right.
         """
         return self._run(self._notify_flow(groups, status))
 

@@ -54,7 +54,7 @@ from mailwire.imap.structures import EMPTY, Address, BodyStructure, Envelope
 
 __all__ = ["fast_msg_att"]
 
-_Q = r'"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"'
+_Q = r'"[^"\\\r\n]*+(?:\\.[^"\\\r\n]*+)*+"'
 _LIT = r"\{#[0-9]+\}"
 # Quoted strings come first in each alternation: they are the common case,
 # and the engine tries alternatives in order (a third off an ENVELOPE match).
@@ -94,7 +94,7 @@ _LEAF = re.compile(
     + _NS
     + r") ("
     + _STR
-    + r") ([0-9]+)(?: ([0-9]+))?(?: ("
+    + r") ([0-9]++)(?: ([0-9]++))?(?: ("
     + _NS
     + r")"
     + _EXT
@@ -109,9 +109,9 @@ _MESSAGE_HEAD = re.compile(
     + _NS
     + r") ("
     + _STR
-    + r") ([0-9]+) (?=\()"
+    + r") ([0-9]++) (?=\()"
 )
-_MESSAGE_TAIL = re.compile(r" ([0-9]+)(?: (" + _NS + r")" + _EXT + r")?\)")
+_MESSAGE_TAIL = re.compile(r" ([0-9]++)(?: (" + _NS + r")" + _EXT + r")?\)")
 _MULTI_TAIL = re.compile(r" (" + _STR + r")(?: (" + _PARAMS + r")" + _EXT + r")?\)")
 _ADDRESS = re.compile(_ADDR)
 _ADDRESS_TEXT = re.compile(r"\(" + _NS + r" " + _NS + r" " + _NS + r" " + _NS + r"\)")
@@ -122,33 +122,33 @@ _WIRE_LITERAL = re.compile(rb"~?\{[0-9]+\}\r\n")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _FLAG = r'[^\x00-\x20\x7f()"{\[]+'
 _ITEM = re.compile(
-    r"UID ([0-9]+)"
+    r"UID ([0-9]++)"
     r"|FLAGS \(((?:" + _FLAG + r"(?: " + _FLAG + r")*)?)\)"
-    r"|RFC822\.SIZE ([0-9]+)"
+    r"|RFC822\.SIZE ([0-9]++)"
     r'|INTERNALDATE "([^"\\\r\n]*)"'
-    r"|MODSEQ \(([0-9]+)\)"
+    r"|MODSEQ \(([0-9]++)\)"
     r"|(ENVELOPE|BODYSTRUCTURE|BODY) (?=\()"
     r"|(BODY\[[^\]\[\r\n]*\](?:<[0-9]+>)?|BINARY\[[0-9.]*\](?:<[0-9]+>)?"
     r"|RFC822|RFC822\.HEADER|RFC822\.TEXT) (" + _NS + r")"
-    r"|X-GM-MSGID ([0-9]+)"
-    r"|X-GM-THRID ([0-9]+)"
+    r"|X-GM-MSGID ([0-9]++)"
+    r"|X-GM-THRID ([0-9]++)"
 )
 
 # The usual listing starts with a run of simple items; one match takes them
 # all (a group repeated keeps its last value, as the item loop would).
 _SIMPLE_RUN = re.compile(
-    r"(?:(?:UID ([0-9]+)"
+    r"(?:(?:UID ([0-9]++)"
     r"|FLAGS \(((?:" + _FLAG + r"(?: " + _FLAG + r")*)?)\)"
-    r"|RFC822\.SIZE ([0-9]+)"
+    r"|RFC822\.SIZE ([0-9]++)"
     r'|INTERNALDATE "([^"\\\r\n]*)"'
-    r"|MODSEQ \(([0-9]+)\)) )*"
+    r"|MODSEQ \(([0-9]++)\)) )*"
 )
 
 # The same patterns for plain text (see the module docstring): with no
 # backslash and no literal in the text, a quoted string is just '"[^"]*"',
 # which the engine matches in about half the time of the general form.
-_NS_PLAIN = r'(?:"[^"\r\n]*"|NIL)'
-_STR_PLAIN = r'"[^"\r\n]*"'
+_NS_PLAIN = r'(?:"[^"\r\n]*+"|NIL)'
+_STR_PLAIN = r'"[^"\r\n]*+"'
 
 
 def _plain(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -488,7 +488,7 @@ _LEAF_PLAIN = _plain(
         + _NS
         + r") ("
         + _STR
-        + r") ([0-9]+)(?: ([0-9]+))?(?: ("
+        + r") ([0-9]++)(?: ([0-9]++))?(?: ("
         + _NS
         + r")"
         + _EXT

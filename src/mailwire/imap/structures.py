@@ -169,24 +169,27 @@ class BodyStructure:
         of a message/rfc822 part ``n`` is numbered inside it (``n.1``, ...).
         Iterative, so any depth the parser accepted is safe.
         """
-        stack: list[tuple[str, BodyStructure]] = [("", self)]
-        pop = stack.pop
-        while stack:
-            section, part = pop()
-            yield section, part
+        yield "", self
+        # One enumerate() per open level: a part costs one step of its
+        # level's iterator, and a multipart one push.
+        stack: list[tuple[str, Iterator[tuple[int, BodyStructure]]]] = []
+        part = self
+        section = ""
+        while True:
             children = part.parts
-            if not children:
+            if not children and part.body is not None:
                 inner = part.body
-                if inner is None:
-                    continue  # a leaf: most parts end here
                 children = inner.parts or (inner,)
-            prefix = f"{section}." if section else ""
-            # Pushed last first, so that the first child comes out next.
-            stack.extend(
-                [
-                    (f"{prefix}{i}", child)
-                    for i, child in zip(
-                        range(len(children), 0, -1), reversed(children), strict=True
-                    )
-                ]
-            )
+            if children:
+                stack.append((f"{section}." if section else "", enumerate(children, 1)))
+            while stack:
+                prefix, level = stack[-1]
+                step = next(level, None)
+                if step is not None:
+                    section = f"{prefix}{step[0]}"
+                    part = step[1]
+                    yield section, part
+                    break
+                stack.pop()
+            else:
+                return

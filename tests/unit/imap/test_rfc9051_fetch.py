@@ -389,6 +389,54 @@ def test_walk_numbers_sections_like_rfc9051() -> None:
     assert MIXED_VALUE.parts[1].filename == "a b.pdf"
 
 
+def test_walk_numbers_the_complex_example_of_rfc9051_6_4_5() -> None:
+    # The example message of RFC 9051 section 6.4.5, with its part specifiers.
+    def part(media: str, *parts: BodyStructure, body: BodyStructure | None = None) -> BodyStructure:
+        kind, subtype = media.split("/")
+        return BodyStructure(kind, subtype, parts=parts, body=body)
+
+    message = part(
+        "multipart/mixed",
+        part("text/plain"),
+        part("application/octet-stream"),
+        part(
+            "message/rfc822",
+            body=part("multipart/mixed", part("text/plain"), part("application/octet-stream")),
+        ),
+        part(
+            "multipart/mixed",
+            part("image/gif"),
+            part(
+                "message/rfc822",
+                body=part(
+                    "multipart/mixed",
+                    part("text/plain"),
+                    part("multipart/alternative", part("text/plain"), part("text/richtext")),
+                ),
+            ),
+        ),
+    )
+    walked = [(section, p.content_type) for section, p in message.walk()]
+    assert walked == [
+        ("", "multipart/mixed"),
+        ("1", "text/plain"),
+        ("2", "application/octet-stream"),
+        ("3", "message/rfc822"),
+        ("3.1", "text/plain"),
+        ("3.2", "application/octet-stream"),
+        ("4", "multipart/mixed"),
+        ("4.1", "image/gif"),
+        ("4.2", "message/rfc822"),
+        ("4.2.1", "text/plain"),
+        ("4.2.2", "multipart/alternative"),
+        ("4.2.2.1", "text/plain"),
+        ("4.2.2.2", "text/richtext"),
+    ]
+    # A message/rfc822 whose body is a single part: that part is n.1.
+    single = part("message/rfc822", body=part("text/plain"))
+    assert [s for s, _ in part("multipart/mixed", single).walk()] == ["", "1", "1.1"]
+
+
 def test_address_helpers() -> None:
     assert A_FROM.addr_spec == "gray@cac.washington.edu"
     assert str(A_FROM) == "Terry Gray <gray@cac.washington.edu>"

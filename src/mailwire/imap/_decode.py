@@ -18,9 +18,10 @@ for the rest:
 from __future__ import annotations
 
 import binascii
-import codecs
 import re
 from datetime import UTC, datetime, timedelta, timezone
+
+from mailwire._charset import text_codec
 
 __all__ = ["decode_header", "decode_header_text", "parse_header_date", "parse_internaldate"]
 
@@ -35,7 +36,6 @@ _ZONES: dict[str, timezone] = {}
 # RFC 2047 §2: =?charset?encoding?encoded-text?= (RFC 2231 §5 adds *lang).
 _ENCODED_WORD = re.compile(r"=\?([^?*\s]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"\?=[ \t\r\n]+=\?")
-_CHARSETS: dict[str, str | None] = {}
 
 
 def _zone(text: str) -> timezone:
@@ -49,21 +49,9 @@ def _zone(text: str) -> timezone:
     return zone
 
 
-def _codec(charset: str) -> str | None:
-    name = _CHARSETS.get(charset, "")
-    if name == "":
-        try:
-            name = codecs.lookup(charset).name
-        except LookupError:
-            name = None
-        if len(_CHARSETS) < 256:
-            _CHARSETS[charset] = name
-    return name
-
-
 def _decode_word(match: re.Match[str]) -> str:
     charset, kind, payload = match[1], match[2], match[3]
-    codec = _codec(charset.lower())
+    codec = text_codec(charset.lower())
     if codec is None or not payload.isascii():
         return match[0]
     try:
@@ -75,7 +63,7 @@ def _decode_word(match: re.Match[str]) -> str:
         return match[0]
     try:
         return data.decode(codec, "replace")
-    except LookupError:  # a codec that is not a text encoding (rot13...)
+    except (LookupError, ValueError):  # text_codec's probe passed, this input did not
         return match[0]
 
 

@@ -50,9 +50,12 @@ def parse_date(text: str) -> datetime.datetime | None:
     if zone is None:
         offset = None
     elif zone[0] in "+-":
-        if zone != "-0000":
+        hours, minutes = int(zone[1:3]), int(zone[3:5])
+        # -0000 says the zone is unknown (§3.3); past 23:59, or with minutes
+        # past 59 (which §3.3 forbids), no offset can be trusted.
+        if zone != "-0000" and hours < 24 and minutes < 60:
             sign = -1 if zone[0] == "-" else 1
-            offset = sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            offset = sign * datetime.timedelta(hours=hours, minutes=minutes)
     elif zone.lower() in _ZONES:
         offset = datetime.timedelta(hours=_ZONES[zone.lower()])
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from mailwire._charset import text_codec
 from mailwire.mime._defects import Defect, first_of_each
 
 __all__ = ["format_params", "parse_params", "parse_value"]
@@ -221,14 +222,18 @@ def _split_charset(value: str, defects: list[Defect]) -> tuple[str, str]:
 
 
 def _decode_bytes(data: bytes, charset: str, defects: list[Defect]) -> str:
-    try:
-        return data.decode(charset)
-    except LookupError:
+    codec = text_codec(charset)
+    if codec is None:
         defects.append(Defect("unknown-charset", f"unknown charset {charset!r}", _RFC2231))
-    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace")
+    try:
+        return data.decode(codec)
+    except UnicodeError:
         defects.append(Defect("charset-mismatch", f"bytes invalid in {charset}", _RFC2231))
-        return data.decode(charset, "replace")
-    return data.decode("utf-8", "replace")
+    try:
+        return data.decode(codec, "replace")
+    except UnicodeError:  # a codec past text_codec's probe that still refuses
+        return data.decode("utf-8", "replace")
 
 
 def _decode_extended(value: str, defects: list[Defect]) -> str:

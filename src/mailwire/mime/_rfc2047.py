@@ -16,9 +16,9 @@ comment or unstructured text.
 from __future__ import annotations
 
 import binascii
-import codecs
 import re
 
+from mailwire._charset import text_codec
 from mailwire.mime._defects import Defect
 
 __all__ = ["decode_words", "encode_words", "needs_encoding"]
@@ -37,6 +37,13 @@ _PREFIX_Q = "=?utf-8?q?"
 _PREFIX_B = "=?utf-8?b?"
 
 
+_NOT_BASE64 = bytes(
+    b
+    for b in range(256)
+    if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+
 def _b_decode(text: str, defects: list[Defect] | None) -> bytes:
     data = text.encode("ascii", "replace")
     missing = -len(data) % 4
@@ -49,15 +56,11 @@ def _b_decode(text: str, defects: list[Defect] | None) -> bytes:
     except binascii.Error:
         if defects is not None:
             defects.append(Defect("encoded-word-base64", "undecodable base64 word", _RFC))
-        return binascii.a2b_base64(data[: len(data) - len(data) % 4 - 4] or b"")
-
-
-def _charset_ok(charset: str) -> bool:
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        return False
-    return True
+    # Keep what decodes: the alphabet's characters only, a last lone one
+    # dropped (six bits are no byte), the padding made right.
+    core = data.translate(None, _NOT_BASE64)
+    core = core[: len(core) - (len(core) % 4 == 1)]
+    return binascii.a2b_base64(core + b"=" * (-len(core) % 4))
 
 
 def decode_words(text: str, defects: list[Defect] | None = None) -> str:
@@ -81,7 +84,10 @@ def decode_words(text: str, defects: list[Defect] | None = None) -> str:
     def flush() -> None:
         nonlocal pending_charset
         if pending_charset:
-            decoded = bytes(pending).decode(pending_charset, "replace")
+            try:
+                decoded = bytes(pending).decode(text_codec(pending_charset) or "utf-8", "replace")
+            except (LookupError, ValueError):  # past text_codec's probe, still refused
+                decoded = bytes(pending).decode("utf-8", "replace")
             if "\ufffd" in decoded and defects is not None:
                 defects.append(
                     Defect("encoded-word-charset", f"bytes invalid in {pending_charset}", _RFC)
@@ -93,7 +99,7 @@ def decode_words(text: str, defects: list[Defect] | None = None) -> str:
     for match in _WORD.finditer(text):
         between = text[last_end : match.start()]
         charset = match.group(1).lower()
-        if not _charset_ok(charset):
+        if text_codec(charset) is None:
             if defects is not None:
                 defects.append(Defect("unknown-charset", f"unknown charset {charset!r}", _RFC))
             flush()

@@ -21,6 +21,7 @@ import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from mailwire._charset import text_codec
 from mailwire.errors import NestingTooDeep, TooManyParts
 from mailwire.limits import Limits
 from mailwire.mime import _encodings, _headers, _multipart, _params
@@ -451,18 +452,24 @@ class Entity:
         """
         data = self.content()
         charset = self.charset or "us-ascii"
-        try:
-            return data.decode(charset, "strict")
-        except LookupError:
+        codec = text_codec(charset)
+        if codec is None:
             self._defects.append(
                 Defect("unknown-charset", f"{charset!r}; read as UTF-8", "RFC 2046 §4.1.2")
             )
             return data.decode("utf-8", errors)
-        except UnicodeDecodeError:
+        try:
+            return data.decode(codec, "strict")
+        except UnicodeError:
             self._defects.append(
                 Defect("charset-mismatch", f"bytes invalid in {charset}", "RFC 2046 §4.1.2")
             )
-            return data.decode(charset, errors)
+        try:
+            return data.decode(codec, errors)
+        except UnicodeError:
+            if errors == "strict":
+                raise
+            return data.decode("utf-8", errors)  # a codec past the probe that still refuses
 
     @property
     def defects(self) -> list[Defect]:
@@ -529,12 +536,20 @@ class Entity:
 
     @property
     def subject(self) -> str | None:
-        """The Subject, decoded (see :meth:`Headers.get`)."""
+        """The Subject, decoded (see :meth:`Headers.get`).
+
+        Raises:
+            DuplicateHeaderError: more than one Subject field (S42).
+        """
         return self.headers.get("subject")
 
     @property
     def date(self) -> datetime.datetime | None:
-        """The Date as a datetime, or ``None`` when absent or unreadable."""
+        """The Date as a datetime, or ``None`` when absent or unreadable.
+
+        Raises:
+            DuplicateHeaderError: more than one Date field (S42).
+        """
         from mailwire.mime._date import parse_date
 
         value = self.headers.get("date")
@@ -542,7 +557,11 @@ class Entity:
 
     @property
     def message_id(self) -> str | None:
-        """The Message-ID, unfolded, brackets kept."""
+        """The Message-ID, unfolded, brackets kept.
+
+        Raises:
+            DuplicateHeaderError: more than one Message-ID field (S42).
+        """
         return self.headers.get("message-id")
 
     def addresses(self, name: str) -> list[Address]:

@@ -65,6 +65,26 @@ def test_missing_base64_padding_is_repaired() -> None:
     assert [d.code for d in defects] == ["encoded-word-padding"]
 
 
+@pytest.mark.parametrize(
+    ("payload", "decoded"),
+    [
+        ("Q====", ""),  # one data character: no whole byte (it used to raise)
+        ("QUJD=RA", "ABCD"),  # padding in the middle (it used to raise)
+        ("QUJDR", "ABC"),  # a lone last character: six bits, no byte
+    ],
+)
+def test_broken_base64_word_keeps_what_decodes(payload: str, decoded: str) -> None:
+    # Found by fuzzing real messages: a damaged B word made Subject raise.
+    defects: list[mime.Defect] = []
+    assert decode_words(f"=?us-ascii?b?{payload}?=", defects) == decoded
+    assert "encoded-word-base64" in [d.code for d in defects]
+
+
+@given(st.text(alphabet="AQgw+/=.-_ ", max_size=24))
+def test_any_b_payload_decodes_without_raising(payload: str) -> None:
+    decode_words(f"=?utf-8?b?{payload.replace(' ', '')}?=", [])
+
+
 def test_encoded_newline_stays_a_character() -> None:
     # S19: decoding never makes a new field; it is text inside the value.
     assert decode_words("=?UTF-8?Q?=0A?=Bcc: evil@x") == "\nBcc: evil@x"

@@ -39,27 +39,25 @@ IMAPClient's raw ones.
 Goal (issue 5): mailwire >= 10x ``imaplib+IMAPClient``. Without IMAPClient
 installed, the baseline is ``imaplib framing alone``.
 
-Measured 2026-11-27 (``python -m benchmarks.run imap_fetch_parse --rounds
-3``; 2-core EPYC VM, CPython 3.11.7, IMAPClient 4.1.0, other benchmarks
-sharing the machine at load 2.5-3.5):
+Measured 2026-11-27 23:44 UTC (``python -m benchmarks.run imap_fetch_parse
+--rounds 3``; 2-core EPYC VM, CPython 3.11.7, IMAPClient 4.1.0, load 0.4-1.1):
 
 ==========================  =======  ==========  =======
 implementation              median   x baseline  MB/s
 ==========================  =======  ==========  =======
-imaplib+IMAPClient          23.9 s   1.00        2.24
-IMAPClient parser alone     25.6 s   1.01        2.09
-mailwire                    5.88 s   4.36        9.12
-mailwire token parser       15.1 s   1.65        3.54
-imaplib framing alone       681 ms   33.0        78.7
-mailwire framing alone      230 ms   103         233
-floor: readline + literals  93.5 ms  246         573
+imaplib+IMAPClient          21.1 s   1.00        2.53
+IMAPClient parser alone     20.2 s   1.04        2.65
+mailwire                    4.61 s   4.58        11.6
+mailwire token parser       11.6 s   1.80        4.60
+imaplib framing alone       655 ms   31.9        81.7
+mailwire framing alone      197 ms   107         272
+floor: readline + literals  84.6 ms  244         633
 ==========================  =======  ==========  =======
 
-A second run at load 4-5 gave 3.35x (medians 30.5 s and 10.4 s; minima
-28.2 s and 6.52 s). The goal is not met: about a third of mailwire's time at
-50,000 messages is the garbage collector, whose full passes walk every
-object built so far (ten per message: body parts, envelope, FETCH data);
-with it off the same parse takes 61 instead of 90 us per message.
+The goal is not met. With the garbage collector off, mailwire's parse and
+read-back take 3.2 s instead of 4.8 s in one process: the collector's full
+passes walk every object built so far (about nine per message: body parts,
+envelope, FETCH data, their tuples). benchmarks/README.md has the details.
 """
 
 from __future__ import annotations

@@ -6,15 +6,15 @@ one regex per FETCH item, one for a whole ENVELOPE, one per body part, one
 ``findall`` per address list or parameter list. Python code only converts
 the captured groups and builds the objects, with no per-token work
 (performance.md W3). On the W3 listing (benchmarks/workloads/
-imap_fetch_parse.py) this path is 2.1 times the token parser of
-:mod:`._fetch` and 3.5-4.6 times imaplib + IMAPClient, paired (the spread is
-the shared machine's load; 2026-11-27). Where the time goes, 50,000
-messages, CPU seconds: framing, parsing and the benchmark's read-back 3.3-3.6
+imap_fetch_parse.py) this path is 2.5 times the token parser of
+:mod:`._fetch` and 4.6 times imaplib + IMAPClient, paired (3.4 under heavy
+load on the shared machine; 2026-11-27). Where the time goes, 50,000
+messages, CPU seconds: framing, parsing and the benchmark's read-back 3.2-3.6
 s (parsing about 47 us a message: ENVELOPE 12, BODYSTRUCTURE 24, the rest
 decoding and the simple items); the garbage collector 1.3-1.5 s, nearly all
 in six full collections over the ~9 tracked objects kept per message
 (FetchData, Envelope, 4.5 BodyStructures, the parts and address tuples).
-Neither half alone fits the issue's 10x budget (about 2.3 s in all).
+Neither half alone fits the issue's 10x budget (2.1-2.4 s in all).
 
 Most responses of a listing are *plain*: no backslash after the flags and
 no literal, so every string is a quoted string whose value is the text

@@ -9,7 +9,6 @@ at time 0.0), no raw TLS records, and no data for redacted or dropped spans
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 
@@ -172,7 +171,7 @@ def _record_from_json(row: dict[str, object], seq: int) -> Record:
     if encoded is not None:
         try:
             data = base64.b64decode(encoded, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or text outside ASCII
             raise ValueError(f"'data' is not base64: {exc}") from exc
     elif text is not None:
         data = unescape_bytes(text)  # a record written by hand

@@ -80,6 +80,19 @@ _SASLPREP_PROHIBITED: Final = ("c12", "c21", "c22", "c3", "c4", "c5", "c6", "c7"
 _TRACE_PROHIBITED: Final = ("c21", "c22", "c3", "c4", "c5", "c6", "c8", "c9")
 
 
+def decode_challenge(text: str) -> bytes:
+    """A server's SASL challenge (the base64 after ``334``, ``+``) as bytes.
+
+    The protocol flows call this; a reply line is text decoded with
+    replacement, so a byte outside ASCII must count as "not base64" like any
+    other stray character, not as a ``ValueError`` of its own.
+
+    Raises:
+        binascii.Error: ``text`` is not base64.
+    """
+    return binascii.a2b_base64(text.strip().encode("ascii", "replace"), strict_mode=True)
+
+
 def _quote(data: bytes | str, limit: int = 80) -> str:
     """Server text made safe for an error message: controls escaped, shortened."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data

@@ -49,7 +49,7 @@ from mailwire.imap.events import (
     StatusResponse,
     Tagged,
 )
-from mailwire.sasl import Mechanism
+from mailwire.sasl import Mechanism, decode_challenge
 
 __all__ = [
     "Done",
@@ -353,7 +353,7 @@ def authenticate(
             if failure is not None:
                 raise RemoteProtocolError("a challenge after the exchange was cancelled")
             try:
-                challenge = base64.b64decode(event.text.strip(), validate=True)
+                challenge = decode_challenge(event.text)
                 response = mechanism.respond(challenge)
             except (binascii.Error, AuthenticationError) as exc:
                 failure = (

@@ -59,7 +59,7 @@ from mailwire.pop3.events import (
     ScanListing,
     UniqueIdListing,
 )
-from mailwire.sasl import Mechanism, ScramSHA1, ScramSHA256
+from mailwire.sasl import Mechanism, ScramSHA1, ScramSHA256, decode_challenge
 
 __all__ = [
     "Sink",
@@ -262,7 +262,7 @@ def authenticate(conn: Connection, mechanism: Mechanism, *, initial_response: bo
                 response, pending = pending, None
             else:
                 try:
-                    challenge = base64.b64decode(event.data, validate=True)
+                    challenge = decode_challenge(event.data)
                     response = mechanism.respond(challenge)
                 except (binascii.Error, AuthenticationError) as exc:
                     # RFC 5034 §4: "*" cancels; the server answers -ERR.

@@ -23,7 +23,6 @@ so; a command with a secret in it is not compared with our writer.
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 from collections.abc import Iterator
 
@@ -137,7 +136,7 @@ def _base64(text: str) -> bytes:
         return b""  # RFC 5034 §4: an empty initial response
     try:
         return base64.b64decode(text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text outside ASCII
         return b""
 
 

@@ -19,7 +19,7 @@ from mailwire.errors import (
     SecurityError,
     SMTPReplyError,
 )
-from mailwire.sasl import Mechanism
+from mailwire.sasl import Mechanism, decode_challenge
 from mailwire.smtp._capabilities import Capabilities
 from mailwire.smtp.commands import (
     Auth,
@@ -147,7 +147,7 @@ def authenticate(conn: Connection, mechanism: Mechanism) -> Flow[Reply]:
                 response, pending_first = pending_first, None
             else:
                 try:
-                    challenge = base64.b64decode(reply.lines[0].strip(), validate=True)
+                    challenge = decode_challenge(reply.lines[0])
                     response = mechanism.respond(challenge)
                 except (binascii.Error, AuthenticationError) as exc:
                     # RFC 4954 §4: "*" cancels; the server answers 501.

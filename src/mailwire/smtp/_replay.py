@@ -15,7 +15,6 @@ bytes we cannot see", and the step shows it redacted.
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -114,7 +113,7 @@ def parse_command(line: bytes, *, authenticating: bool) -> Command:
             return AuthCancel()
         try:
             return AuthResponse(base64.b64decode(text, validate=True))
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or text outside ASCII
             return AuthResponse(b"")  # redacted in the recording
     verb, _, rest = text.partition(" ")
     upper = verb.upper()
@@ -130,7 +129,7 @@ def parse_command(line: bytes, *, authenticating: bool) -> Command:
         if initial:
             try:
                 data = b"" if initial == "=" else base64.b64decode(initial, validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or text outside ASCII
                 data = b""  # redacted in the recording
         return Auth(mechanism.upper(), data)
     simple: dict[str, type[Command]] = {

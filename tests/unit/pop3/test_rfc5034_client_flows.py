@@ -233,16 +233,20 @@ def test_endless_challenges_are_cancelled() -> None:
     assert len(server.lines) == 2 + 1 + 1  # CAPA, AUTH, user name, "*"
 
 
-def test_challenge_that_is_not_base64_is_cancelled() -> None:
+# Bytes outside ASCII (UTF-8, or not even that) used to escape as a bare
+# ValueError from the base64 decoder, with the exchange left open.
+@pytest.mark.parametrize("challenge", [b"!!not base64!!", b"\xc3\xa9t\xc3\xa9", b"VXN\xff"])
+def test_challenge_that_is_not_base64_is_cancelled(challenge: bytes) -> None:
     def auth(server: MemoryServer, line: bytes) -> bytes:
         server.continuation = lambda s, line: b"-ERR cancelled\r\n"
-        return b"+ !!not base64!!\r\n"
+        return b"+ " + challenge + b"\r\n"
 
     server = MemoryServer(answers(b"SASL LOGIN", AUTH=auth))
     client = connected(server)
     with pytest.raises(AuthenticationError, match="base64"):
         login(server, client)
     assert server.lines[-1] == b"*\r\n"
+    assert client.connection.state is State.AUTHORIZATION  # usable
 
 
 def test_refusal_is_not_followed_by_another_mechanism() -> None:

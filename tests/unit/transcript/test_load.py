@@ -90,6 +90,7 @@ def test_jsonl_record_written_by_hand_with_text_only() -> None:
         ('{"seq": "1"}\n', "transcript line 1: 'seq'"),
         ('{"tls": 1}\n', "transcript line 1: 'tls'"),
         ('{"data": "!!"}\n', "transcript line 1: 'data' is not base64"),
+        ('{"data": "\u00e9"}\n', "transcript line 1: 'data' is not base64"),
         ('{"data": "YWI=", "size": 5}\n', "transcript line 1: 'size' is 5"),
         ("[1, 2]\n", "transcript line 1"),
     ],

@@ -506,7 +506,7 @@ class OpsMixin:
                 "this mailbox's annotations are read-only (ANNOTATIONS READ-ONLY, RFC 5257 §4.1)",
                 capability="ANNOTATE-EXPERIMENT-1",
             )
-        if store and words[0].isdigit() and values:
+        if store and words[0].isascii() and words[0].isdigit() and values:
             largest = int(words[0])
             for entry, attributes in values.items():
                 for attribute, value in attributes.items():

@@ -191,7 +191,7 @@ class Endpoints:
     def _read(self, response: Any, what: str, status: int) -> bytes:
         limit = self.max_response_bytes
         length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > limit:
+        if length.isascii() and length.isdigit() and int(length) > limit:
             raise MalformedResponse(
                 f"{what}: the answer declares {int(length)} bytes, over the {limit}-byte limit",
                 limit=limit,

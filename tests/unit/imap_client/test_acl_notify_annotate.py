@@ -193,6 +193,36 @@ def test_annotate_select_fetch_store_search_sort(kind: str) -> None:
     assert script.errors == []
 
 
+def test_annotations_size_that_is_not_ascii_digits_sets_no_limit(kind: str) -> None:
+    # "\u00b2" passes str.isdigit() but not int(); it used to raise ValueError
+    # from store_annotations. A size that is no number is no limit.
+    steps = [
+        LOGIN,
+        (
+            b"A2 SELECT INBOX (ANNOTATE)\r\n",
+            b"* 8 EXISTS\r\n* OK [ANNOTATIONS \xc2\xb2 NOPRIVATE] ok\r\n"
+            b"A2 OK [READ-WRITE] done\r\n",
+        ),
+        (
+            b'A3 STORE 1 ANNOTATION (/comment (value.priv "My new comment"))\r\n',
+            b"* 1 FETCH (ANNOTATION (/comment))\r\nA3 OK Store complete\r\n",
+        ),
+    ]
+    with Script(GREETING, steps) as script:
+        c = Both(kind, script.port)
+        try:
+            c.connect()
+            c.login("u", "p")
+            assert c.select("INBOX", annotate=True).mailbox.annotations == "\u00b2 NOPRIVATE"
+            stored = c.store_annotations(
+                1, {"/comment": {"value.priv": "My new comment"}}, uid=False
+            )
+            assert stored[1].annotations == {"/comment": {}}
+        finally:
+            c.close()
+    assert script.errors == []
+
+
 def test_fetch_partial_and_esort_partial(kind: str) -> None:
     """RFC 9394 §3.3's UID FETCH example, and a PARTIAL page of an extended SORT."""
     steps = [

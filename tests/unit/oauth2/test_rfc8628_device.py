@@ -237,6 +237,17 @@ def test_oversized_body_without_length(server: FakeAuthServer, clock: FakeClock)
         client(server, clock, max_response_bytes=4096).device_flow(show=lambda _: None)
 
 
+def test_content_length_that_is_not_ascii_digits(server: FakeAuthServer, clock: FakeClock) -> None:
+    # "\u00b2" (superscript two, one Latin-1 byte) passes str.isdigit() but not
+    # int(): it used to escape as a bare ValueError. It counts as no length.
+    body = b'{"pad": "' + b"x" * 5000 + b'"}'
+    server.routes[("POST", "/device")] = lambda fake, seen: Answer(
+        200, body, {"Content-Length": "\u00b2", "Connection": "close"}
+    )
+    with pytest.raises(MalformedResponse, match="over the 4096-byte limit; stopped reading"):
+        client(server, clock, max_response_bytes=4096).device_flow(show=lambda _: None)
+
+
 def test_bad_token_response(server: FakeAuthServer, clock: FakeClock) -> None:
     def token(fake: FakeAuthServer, seen: Seen) -> Answer:
         return Answer.json(200, {"access_token": "abc\x01def", "token_type": "Bearer"})

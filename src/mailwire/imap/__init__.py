@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; loaded on first use
     from mailwire.imap._append import AppendPart, RecordedCommand, StreamedAppend
     from mailwire.imap._flows import Done
     from mailwire.imap._flows_mailbox import Opened
-    from mailwire.imap._flows_message import Appended, FetchResult
+    from mailwire.imap._flows_message import Appended, FetchResult, StoreResult
     from mailwire.imap._frames import (
         Frame,
         FrameReader,
@@ -281,6 +281,7 @@ _WHERE: dict[str, str] = {
     "replay": "mailwire.imap._replay",
     "ReplayStep": "mailwire.imap._replay",
     "FetchResult": "mailwire.imap._flows_message",
+    "StoreResult": "mailwire.imap._flows_message",
     "Appended": "mailwire.imap._flows_message",
     "Done": "mailwire.imap._flows",
     "Opened": "mailwire.imap._flows_mailbox",
@@ -411,6 +412,7 @@ __all__ = [
     "StatusResponse",
     "Store",
     "StoreAnnotation",
+    "StoreResult",
     "StreamedAppend",
     "StreamedLiteral",
     "Subscribe",

@@ -50,7 +50,6 @@ from mailwire.imap.connection import Connection
 from mailwire.imap.events import (
     CopyUid,
     ESearchData,
-    FetchData,
     ListData,
     ListRightsData,
     Quota,
@@ -441,7 +440,7 @@ class OpsMixin:
         uid: bool,
         unchangedsince: int | None,
         item: str = "FLAGS",
-    ) -> Flow[dict[int, FetchData]]:
+    ) -> Flow[msg.StoreResult]:
         self._usable()
         if unchangedsince is not None:
             self._need("CONDSTORE")
@@ -459,7 +458,7 @@ class OpsMixin:
         *,
         uid: bool,
         unchangedsince: int | None,
-    ) -> Flow[dict[int, FetchData]]:
+    ) -> Flow[msg.StoreResult]:
         self._usable()
         self._need("ANNOTATE-EXPERIMENT-1")
         if unchangedsince is not None:

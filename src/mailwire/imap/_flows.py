@@ -14,7 +14,7 @@ import base64
 import binascii
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from mailwire._flow import Close, Flow, NeedData, Receive, ReceiveInto, StartTLS, flush
 from mailwire.errors import (
@@ -26,6 +26,7 @@ from mailwire.errors import (
     SecurityError,
     TooManyResponses,
 )
+from mailwire.imap._seqset import SequenceSet
 from mailwire.imap._session import Capabilities
 from mailwire.imap.commands import (
     Authenticate,
@@ -103,6 +104,26 @@ class Done:
         """Raise :attr:`error` if the command failed."""
         if self.error is not None:
             raise self.error
+
+
+def expanded(numbers: SequenceSet, held: int, limit: int, what: str) -> Iterator[int]:
+    """The numbers of a server's set (no ``*``), if they fit beside ``held`` others.
+
+    ``1:4294967295`` is 12 bytes on the wire; a result list holds at most
+    ``limit`` numbers (``Limits.max_held_responses``), like the responses
+    of one command.
+
+    Raises:
+        TooManyResponses: the set would take the result past ``limit``.
+    """
+    count = numbers.count()
+    if count is None or held + count > limit:
+        raise TooManyResponses(
+            f"{what} names {'*' if count is None else count} numbers; a result holds at most "
+            f"{limit} (Limits.max_held_responses)",
+            limit=limit,
+        )
+    return numbers.expand()
 
 
 def status_error(tagged: Tagged, verb: str) -> IMAPStatusError:

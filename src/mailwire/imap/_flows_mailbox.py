@@ -16,7 +16,7 @@ from typing import Any
 
 from mailwire._flow import Flow
 from mailwire.errors import RemoteProtocolError
-from mailwire.imap._flows import Done, Handler, execute, pipeline
+from mailwire.imap._flows import Done, Handler, execute, expanded, pipeline
 from mailwire.imap._session import SelectedMailbox
 from mailwire.imap.commands import (
     Close,
@@ -181,7 +181,7 @@ def open_mailbox(
     changed: dict[int, FetchData] = {}
     for response in done.data:
         if isinstance(response, Vanished) and not response.uids.has_star:
-            vanished.extend(response.uids)
+            vanished.extend(expanded(response.uids, len(vanished), limit, "VANISHED (EARLIER)"))
         elif isinstance(response, FetchData) and response.uid is not None:
             changed[response.uid] = response
     return Opened(dataclasses.replace(conn.mailbox), tuple(vanished), changed)

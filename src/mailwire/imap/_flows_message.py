@@ -19,7 +19,16 @@ from typing import Any
 from mailwire._flow import NEED_DATA, Flow, NeedData, flush
 from mailwire.errors import ConnectionLost, TooManyResponses
 from mailwire.imap._append import AppendPart, StreamedAppend
-from mailwire.imap._flows import Done, Handler, execute, receive, status_error, unsolicited
+from mailwire.imap._flows import (
+    Done,
+    Handler,
+    execute,
+    expanded,
+    receive,
+    status_error,
+    unsolicited,
+)
+from mailwire.imap._seqset import SequenceSet
 from mailwire.imap._sinks import SinkRouter
 from mailwire.imap.commands import (
     Copy,
@@ -51,6 +60,7 @@ from mailwire.imap.events import (
 __all__ = [
     "FetchResult",
     "Source",
+    "StoreResult",
     "append",
     "copy",
     "esearch",
@@ -61,6 +71,19 @@ __all__ = [
     "store",
     "thread",
 ]
+
+
+class StoreResult(dict[int, FetchData]):
+    """STORE's new values by UID (or by message number for a non-UID STORE).
+
+    Attributes:
+        modified: with UNCHANGEDSINCE (RFC 7162 §3.1.3), the messages left
+            unchanged because they had changed since that mod-sequence, as
+            the server's ``[MODIFIED ...]`` set (``in`` and ``count()`` work
+            on it unexpanded); ``None`` when the server named none.
+    """
+
+    modified: SequenceSet | None = None
 
 
 class FetchResult(dict[int, FetchData]):
@@ -100,7 +123,7 @@ def search(
         if isinstance(response, SearchData):
             out.extend(response.numbers)
         elif isinstance(response, ESearchData) and response.all is not None:
-            out.extend(response.all)
+            out.extend(expanded(response.all, len(out), limit, "ESEARCH ALL"))
     return out
 
 
@@ -129,7 +152,7 @@ def sort(
         if isinstance(response, SortData):
             out.extend(response.numbers)
         elif isinstance(response, ESearchData) and response.all is not None:
-            out.extend(response.all)
+            out.extend(expanded(response.all, len(out), limit, "ESEARCH ALL"))
     return out
 
 
@@ -208,7 +231,7 @@ def fetch(
                 if len(result) > limit:
                     raise TooManyResponses(f"more than {limit} FETCH responses", limit=limit)
             elif isinstance(event, Vanished) and not event.uids.has_star:
-                vanished.extend(event.uids)
+                vanished.extend(expanded(event.uids, len(vanished), limit, "VANISHED"))
             elif not isinstance(event, Continuation):
                 unsolicited(conn, event, handler)
     except BaseException as exc:
@@ -223,31 +246,23 @@ def fetch(
 
 def store(
     conn: Connection, command: Store | StoreAnnotation, handler: Handler | None, *, limit: int
-) -> Flow[dict[int, FetchData]]:
+) -> Flow[StoreResult]:
     """STORE / UID STORE (RFC 9051 §6.4.6); the new flags by UID unless silent.
 
     With UNCHANGEDSINCE (RFC 7162 §3.1.3) the messages that had changed are
-    in the OK's ``[MODIFIED ...]`` code; :func:`store_modified` reads it.
+    in the OK's ``[MODIFIED ...]`` code, kept in :attr:`StoreResult.modified`.
     """
     done = yield from execute(conn, command, handler, limit=limit)
-    out: dict[int, FetchData] = {}
+    out = StoreResult()
     for response in done.data:
         if isinstance(response, FetchData):
             key = response.uid if command.uid else response.seq
             if key is not None:
                 out[key] = response
-    return out
-
-
-def modified(done: Done) -> tuple[int, ...]:
-    """The MODIFIED set of a STORE completion (RFC 7162 §3.1.3), expanded."""
     code = done.tagged.code
-    if code is None or code.name != "MODIFIED" or code.value is None:
-        return ()
-    value = code.value
-    from mailwire.imap._seqset import SequenceSet
-
-    return tuple(value) if isinstance(value, SequenceSet) and not value.has_star else ()
+    if code is not None and code.name == "MODIFIED" and isinstance(code.value, SequenceSet):
+        out.modified = code.value
+    return out
 
 
 def copy(
@@ -286,7 +301,7 @@ def expunge(
         if isinstance(response, ExpungeData):
             out.append(response.number)
         elif isinstance(response, Vanished) and not response.uids.has_star:
-            out.extend(response.uids)
+            out.extend(expanded(response.uids, len(out), limit, "VANISHED"))
     return out
 
 
@@ -341,7 +356,7 @@ def append(
         if conn.last_tag == tag and isinstance(event, Tagged):
             if event.status != "OK":
                 raise status_error(event, "APPEND")
-            return _appenduid(event)
+            return _appenduid(event, len(sources))
         if conn.last_tag != tag:
             unsolicited(conn, event, handler)
 
@@ -363,11 +378,13 @@ def _await_slot(
     return None
 
 
-def _appenduid(tagged: Tagged) -> Appended:
+def _appenduid(tagged: Tagged, appended: int) -> Appended:
     code = tagged.code
     if code is not None and code.name == "APPENDUID" and isinstance(code.value, AppendUid):
         uids = code.value.uids
-        return Appended(code.value.uidvalidity, () if uids.has_star else tuple(uids))
+        # RFC 4315 §3: one UID per message appended. Any other count (or a
+        # '*', or a range of billions) maps nothing to anything: no UIDs.
+        return Appended(code.value.uidvalidity, tuple(uids) if uids.count() == appended else ())
     return Appended(None, ())
 
 

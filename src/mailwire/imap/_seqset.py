@@ -112,6 +112,19 @@ class SequenceSet:
             lo, hi = (first, last) if first <= last else (last, first)
             yield from range(lo, hi + 1)
 
+    def count(self) -> int | None:
+        """How many numbers :meth:`expand` gives, without making them.
+
+        ``None`` when the set holds ``*``. A server's set is a few bytes that
+        can name four billion numbers: read this before expanding one.
+        """
+        total = 0
+        for first, last in self.ranges:
+            if first is None or last is None:
+                return None
+            total += abs(last - first) + 1
+        return total
+
     def __iter__(self) -> Iterator[int]:
         return self.expand()
 

@@ -20,7 +20,7 @@ from mailwire._io.aio import AsyncDriver
 from mailwire.imap._client_base import ClientBase
 from mailwire.imap._flows import Done
 from mailwire.imap._flows_mailbox import Opened
-from mailwire.imap._flows_message import Appended, FetchResult
+from mailwire.imap._flows_message import Appended, FetchResult, StoreResult
 from mailwire.imap._idle import REFRESH_SECONDS, IdleEnded
 from mailwire.imap._session import Capabilities
 from mailwire.imap._sinks import Progress, SinkFactory
@@ -447,8 +447,15 @@ class AsyncClient(ClientBase):
         silent: bool = False,
         uid: bool = True,
         unchangedsince: int | None = None,
-    ) -> dict[int, FetchData]:
-        """STORE (RFC 9051 §6.4.6): ``action`` ``"+"`` adds, ``"-"`` removes, ``""`` sets."""
+    ) -> StoreResult:
+        """STORE (RFC 9051 §6.4.6): ``action`` ``"+"`` adds, ``"-"`` removes, ``""`` sets.
+
+        Returns:
+            The new flags by UID (message number with ``uid=False``), none
+            when ``silent``. With ``unchangedsince`` (CONDSTORE, RFC 7162
+            §3.1.3), ``.modified`` holds the messages the server left alone
+            because they had changed since then (``None`` if none).
+        """
         flow = self._store_flow(
             messages, flags, action=action, silent=silent, uid=uid, unchangedsince=unchangedsince
         )
@@ -461,10 +468,11 @@ class AsyncClient(ClientBase):
         *,
         uid: bool = True,
         unchangedsince: int | None = None,
-    ) -> dict[int, FetchData]:
+    ) -> StoreResult:
         """STORE ... ANNOTATION (RFC 5257 §4.3): set (or with ``None`` remove) annotations.
 
         ``store_annotations(7, {"/comment": {"value.shared": "Call back"}})``.
+        With ``unchangedsince``, ``.modified`` is as for :meth:`store`.
         """
         flow = self._store_annotation_flow(
             messages, annotations, uid=uid, unchangedsince=unchangedsince

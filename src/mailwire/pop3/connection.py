@@ -211,9 +211,20 @@ class Connection(CoreBase):
         ``None`` before any STAT. Message numbers do not change during a
         session (RFC 1939 §5), so these are ``1 .. count + deleted`` less the
         ones marked deleted.
+
+        Raises:
+            TooManyResponses: the count is over ``Limits.max_held_responses``
+                (``+OK 4000000000 0`` is a short line and a huge list).
         """
         if self._highest is None:
             return None
+        limit = self.limits.max_held_responses
+        if self._highest > limit:
+            raise TooManyResponses(
+                f"the drop listing counts {self._highest} messages, more than the {limit} "
+                "a list may hold (Limits.max_held_responses)",
+                limit=limit,
+            )
         return [n for n in range(1, self._highest + 1) if n not in self.deleted]
 
     def receive_size(self) -> int:

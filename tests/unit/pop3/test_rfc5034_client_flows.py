@@ -26,6 +26,7 @@ from mailwire import (
     POP3ErrorReply,
     SecurityError,
     TLSMode,
+    TooManyResponses,
 )
 from mailwire.pop3 import State
 from tests.unit.pop3.helpers import (
@@ -539,6 +540,17 @@ def test_retrieve_all_streams_to_sinks_and_closes_them() -> None:
     assert {n: s.getvalue() for n, s in sinks.items()} == MESSAGES
     assert closed == [1, 2, 3]
     assert server.verbs() == ["RETR", "RETR", "RETR"]  # numbers from STAT, no LIST
+
+
+def test_retrieve_all_refuses_a_huge_drop_listing_count() -> None:
+    # A 20-byte STAT answer must not become a list of four billion numbers
+    # (or four billion RETRs): the count is held to Limits.max_held_responses.
+    server = MemoryServer(answers(STAT=b"+OK 4000000000 100\r\n"))
+    client = logged_in(server)
+    assert server.run(client._stat_flow()) == (4000000000, 100)
+    with pytest.raises(TooManyResponses, match="counts 4000000000 messages"):
+        server.run(client._retrieve_all_flow(io.BytesIO, None))
+    assert "RETR" not in server.verbs()
 
 
 # ---------------------------------------------------------------- QUIT

@@ -59,12 +59,26 @@ __all__ = [
 ]
 
 
+# What an exception's text may not carry raw: C0 controls but tab and line
+# feed, DEL, C1 controls, and the bidirectional marks, overrides and isolates.
+# Server text ends up in these messages, and messages end up on terminals and
+# in logs (S41): ESC sequences, a bare CR or U+202E would rewrite what is shown.
+_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
+_UNSAFE.update({c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F))})
+_UNSAFE.update({c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)})
+
+
 class MailwireError(Exception):
     """Base class of every exception mailwire raises on purpose.
 
     Catch this to handle anything mailwire reports; the subclasses say whether
-    the connection is still usable.
+    the connection is still usable. Control characters in the message are
+    shown escaped (``\\x1b``); attributes such as ``text`` keep the server's
+    words as they came.
     """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(a.translate(_UNSAFE) if isinstance(a, str) else a for a in args))
 
 
 # --------------------------------------------------------------------------
